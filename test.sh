@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Install what the tests need into .venv, then run ruff, mypy and the test suite.
+#   ./test.sh          the default suite (under 10 minutes on 2 cores)
+#   ./test.sh --slow   only the long nemesis suites (marked `slow`)
+# Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")"
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy
+if [ "${1:-}" = "--slow" ]; then
+    shift
+    exec .venv/bin/pytest -m slow "$@"
+fi
+exec .venv/bin/pytest -n 2 "$@"

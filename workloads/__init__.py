@@ -1,0 +1,1 @@
+"""Generators and clients that drive a cluster and record Jepsen-style histories."""
