@@ -1,0 +1,71 @@
+"""Cluster-wide settings every node of one cluster shares (N, R, W, versioning, timers).
+
+A plain frozen value with validation that names the bad setting and what is accepted, and a
+JSON form so a cluster directory can record it for later commands. No I/O.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from cluster.ring import DEFAULT_PARTITIONS
+from cluster.versions import VERSIONINGS
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    nodes: tuple[str, ...]
+    partitions: int = DEFAULT_PARTITIONS
+    n: int = 3
+    r: int = 2
+    w: int = 2
+    pr: int = 0
+    pw: int = 0
+    versioning: str = "dvv"
+    heartbeat_interval_ms: int = 200
+    phi_threshold: float = 8.0
+    read_repair: bool = True
+    request_timeout_ms: int = 1000
+    extra: dict[str, Any] = field(default_factory=dict)  # settings later subsystems add
+
+    def __post_init__(self) -> None:
+        if not self.nodes:
+            raise ValueError("nodes: a cluster needs at least one node")
+        if len(set(self.nodes)) != len(self.nodes):
+            raise ValueError(f"nodes: names must be distinct, got {list(self.nodes)}")
+        if self.versioning not in VERSIONINGS:
+            raise ValueError(
+                f"versioning must be one of {', '.join(VERSIONINGS)}, got {self.versioning!r}"
+            )
+        if self.n < 1:
+            raise ValueError(f"n must be at least 1, got {self.n}")
+        for name in ("r", "w"):
+            value = getattr(self, name)
+            if not 1 <= value <= self.n:
+                raise ValueError(f"{name} must be between 1 and n={self.n}, got {value}")
+        for name, bound in (("pr", self.r), ("pw", self.w)):
+            value = getattr(self, name)
+            if not 0 <= value <= bound:
+                raise ValueError(f"{name} must be between 0 and {name[1]}={bound}, got {value}")
+        if self.partitions < len(self.nodes):
+            raise ValueError(
+                f"partitions must be at least the number of nodes ({len(self.nodes)}),"
+                f" got {self.partitions}"
+            )
+
+    def to_json(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["nodes"] = list(self.nodes)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ClusterConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown cluster settings {sorted(unknown)}")
+        values = dict(data)
+        values["nodes"] = tuple(values["nodes"])
+        return cls(**values)
