@@ -1,0 +1,128 @@
+"""What every workload shares: the operation a generator chooses, independent keys, and the
+Dynamo fields a completion records (who coordinated, who answered, which versions).
+
+A workload is two halves: a pure choice of the next operation (``next_op``, from a seeded rng)
+and the client calls that carry it out (``apply``, through the async client). No I/O here
+beyond what ``apply`` asks of the client.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from cluster.client import AsyncClient, GetResult, PutResult
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """An operation to perform: ``f`` on ``key`` with ``value`` (None for reads)."""
+
+    f: str
+    key: str
+    value: Any = None
+
+
+@dataclass(frozen=True)
+class Quorum:
+    """The quorums a run uses, recorded on every completion."""
+
+    n: int
+    r: int
+    w: int
+    timeout_ms: int = 1000
+
+
+class Workload(Protocol):
+    name: str
+    checkers: tuple[str, ...]  # what the checker runs on this workload's histories
+
+    def next_op(self, rng: random.Random, keys: KeyPool) -> Invocation: ...
+
+    async def apply(
+        self, client: AsyncClient, op: Invocation, node: str, quorum: Quorum
+    ) -> dict[str, Any]:
+        """Perform ``op`` through ``node``; return the completion's fields (``value`` and the
+        Dynamo fields). Raises ``cluster.client.ClientError`` when it did not succeed."""
+        ...
+
+    async def final_read(
+        self, client: AsyncClient, key: str, node: str, quorum: Quorum
+    ) -> dict[str, Any]:
+        """Read ``key`` after the heal, from every replica (r = n)."""
+        ...
+
+
+@dataclass
+class KeyPool:
+    """Jepsen's independent keys: a few keys are active at a time; each is retired after
+    ``ops_per_key`` operations and a fresh key takes its place."""
+
+    active: int = 2
+    ops_per_key: int = 100
+    prefix: str = "k"
+    _keys: list[str] = field(default_factory=list)
+    _uses: dict[str, int] = field(default_factory=dict)
+    _next: int = 0
+    used: list[str] = field(default_factory=list)  # every key ever handed out, in order
+
+    def __post_init__(self) -> None:
+        if self.active < 1:
+            raise ValueError(f"active keys must be at least 1, got {self.active}")
+        if self.ops_per_key < 1:
+            raise ValueError(f"ops per key must be at least 1, got {self.ops_per_key}")
+        while len(self._keys) < self.active:
+            self._open()
+
+    def _open(self) -> None:
+        key = f"{self.prefix}{self._next}"
+        self._next += 1
+        self._keys.append(key)
+        self._uses[key] = 0
+        self.used.append(key)
+
+    def choose(self, rng: random.Random) -> str:
+        key = rng.choice(self._keys)
+        self._uses[key] += 1
+        if self._uses[key] >= self.ops_per_key:
+            self._keys.remove(key)
+            self._open()
+        return key
+
+
+async def read(
+    client: AsyncClient, key: str, node: str, quorum: Quorum, r: int | None = None
+) -> GetResult:
+    """A get with the run's R (or ``r``) and timeout."""
+    return await client.get(key, node=node, r=r or quorum.r, timeout_ms=quorum.timeout_ms)
+
+
+def read_fields(result: GetResult, quorum: Quorum, r: int | None = None) -> dict[str, Any]:
+    """The Dynamo fields of a completed read (docs/history.md)."""
+    return {
+        "n": quorum.n,
+        "r": quorum.r if r is None else r,
+        "coordinator": result.coordinator,
+        "replicas": result.replicas,
+        "fallbacks": result.fallbacks,
+        "siblings": len(result.values),
+        "context": result.clock,
+    }
+
+
+def write_fields(
+    seen: GetResult, result: PutResult, quorum: Quorum, r: int | None = None
+) -> dict[str, Any]:
+    """The Dynamo fields of a completed read-modify-write: the put's quorum and replicas, the
+    context it wrote back (what its read returned) and the version it created."""
+    return {
+        "n": quorum.n,
+        "r": quorum.r if r is None else r,
+        "w": quorum.w,
+        "coordinator": result.coordinator,
+        "replicas": result.replicas,
+        "fallbacks": result.fallbacks,
+        "context": seen.clock,
+        "version": result.version,
+    }

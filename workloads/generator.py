@@ -1,0 +1,165 @@
+"""Drives a workload against a cluster: concurrent logical processes at a target rate.
+
+``run_workload`` starts ``concurrency`` worker tasks on one asyncio loop. Each is a Jepsen
+logical process: it performs one operation at a time, records the invocation and the
+completion, and sleeps a random stagger between operations so the whole run issues about
+``rate`` operations per second. A completion is ``ok``; ``fail`` only when the client says the
+outcome is definite (nothing was written); otherwise ``info`` — and then the process is
+retired and a fresh process number (old + concurrency) takes its place, as in Jepsen, because
+an operation of unknown outcome may still take effect at any later time.
+
+``final_reads`` reads every key the run touched once more after the heal. Randomness comes from
+the seeded ``rng``. Does network I/O through the client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from cluster.client import AsyncClient, ClientError
+from workloads.base import Invocation, KeyPool, Quorum, Workload
+from workloads.recorder import HistoryRecorder
+
+
+@dataclass
+class WorkloadCounts:
+    """Running totals, for progress lines."""
+
+    ok: int = 0
+    fail: int = 0
+    info: int = 0
+    by_f: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def completed(self) -> int:
+        return self.ok + self.fail + self.info
+
+
+@dataclass(frozen=True)
+class LoadSettings:
+    concurrency: int = 10
+    rate: float = 50.0  # total operations per second, over all processes
+    time_limit_s: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, got {self.concurrency}")
+        if self.rate <= 0:
+            raise ValueError(f"rate must be positive, got {self.rate}")
+        if self.time_limit_s <= 0:
+            raise ValueError(f"time limit must be positive, got {self.time_limit_s}")
+
+
+async def perform(
+    recorder: HistoryRecorder,
+    process: int,
+    op: Invocation,
+    node: str,
+    action: Callable[[], Awaitable[dict[str, Any]]],
+    counts: WorkloadCounts | None = None,
+    extra: dict[str, Any] | None = None,
+) -> str:
+    """Record ``op``'s invocation, run ``action`` (the client calls that carry it out, returning
+    the completion's fields), record the completion, and return its type."""
+    base = {"process": process, "f": op.f, "key": op.key, "node": node, **(extra or {})}
+    recorder.record({**base, "type": "invoke", "value": op.value})
+    try:
+        fields = await action()
+        completion: dict[str, Any] = {**base, "type": "ok", **fields}
+    except ClientError as err:
+        kind = "fail" if err.definite else "info"
+        completion = {**base, "type": kind, "value": op.value, "error": err.message}
+    recorder.record(completion)
+    if counts is not None:
+        kind = completion["type"]
+        setattr(counts, kind, getattr(counts, kind) + 1)
+        counts.by_f[op.f] = counts.by_f.get(op.f, 0) + 1
+    return str(completion["type"])
+
+
+async def run_workload(
+    client: AsyncClient,
+    workload: Workload,
+    recorder: HistoryRecorder,
+    nodes: Sequence[str],
+    keys: KeyPool,
+    quorum: Quorum,
+    settings: LoadSettings,
+    rng: random.Random,
+    counts: WorkloadCounts | None = None,
+    stopped: Callable[[], bool] = lambda: False,
+) -> WorkloadCounts:
+    """Run the workload for ``settings.time_limit_s`` (or until ``stopped()``)."""
+    counts = counts or WorkloadCounts()
+    deadline = time.monotonic() + settings.time_limit_s
+    # The mean pause between one process's operations that gives the target total rate.
+    mean_gap_s = settings.concurrency / settings.rate
+
+    async def worker(index: int, worker_rng: random.Random) -> None:
+        process = index
+        await asyncio.sleep(worker_rng.uniform(0, mean_gap_s))
+        while time.monotonic() < deadline and not stopped():
+            started = time.monotonic()
+            op = workload.next_op(worker_rng, keys)
+            node = worker_rng.choice(list(nodes))
+            kind = await perform(
+                recorder,
+                process,
+                op,
+                node,
+                lambda: workload.apply(client, op, node, quorum),  # noqa: B023 (awaited at once)
+                counts,
+            )
+            if kind == "info":
+                process += settings.concurrency  # retired: its operation may still happen
+            pause = worker_rng.uniform(0, 2 * mean_gap_s) - (time.monotonic() - started)
+            if pause > 0:
+                await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+
+    workers = [worker(i, random.Random(rng.getrandbits(64))) for i in range(settings.concurrency)]
+    await asyncio.gather(*workers)
+    return counts
+
+
+async def final_reads(
+    client: AsyncClient,
+    workload: Workload,
+    recorder: HistoryRecorder,
+    keys: Sequence[str],
+    nodes: Sequence[str],
+    quorum: Quorum,
+    first_process: int,
+    rng: random.Random,
+    attempts: int = 5,
+) -> dict[str, bool]:
+    """Read every key with r = n after the heal, retrying a failed read on other nodes.
+
+    Each read is an ordinary operation marked ``final``; returns, per key, whether a final
+    read succeeded."""
+    done: dict[str, bool] = {}
+    process = first_process
+    for key in keys:
+        done[key] = False
+        for _ in range(attempts):
+            node = rng.choice(list(nodes))
+            op = Invocation("read", key)
+            kind = await perform(
+                recorder,
+                process,
+                op,
+                node,
+                lambda: workload.final_read(client, key, node, quorum),  # noqa: B023
+                extra={"final": True},
+            )
+            if kind == "info":
+                process += 1
+            if kind == "ok":
+                done[key] = True
+                break
+            await asyncio.sleep(0.2)
+    return done

@@ -1,0 +1,53 @@
+"""Records a run's history: every operation, as it happens, to ``history.jsonl``.
+
+Each ``record`` call stamps the operation with its ``index`` and its ``time`` (nanoseconds since
+the run started, from the monotonic clock) and appends it as one JSON line, flushed at once, so
+a run that crashes still leaves its history. It is safe to call from several threads (the
+workload's event loop and the nemesis thread). The format is docs/history.md. Does file I/O.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+from typing import IO, Any
+
+
+class HistoryRecorder:
+    """Appends operations to a JSON Lines file and keeps them in memory for the checker."""
+
+    def __init__(self, path: Path, keep: bool = True) -> None:
+        self.path = path
+        self._file: IO[str] = path.open("a", encoding="utf-8")
+        self._lock = threading.Lock()
+        self._start_ns = time.monotonic_ns()
+        self._keep = keep
+        self.ops: list[dict[str, Any]] = []
+        self.count = 0
+
+    def now_ns(self) -> int:
+        """Nanoseconds since the run started."""
+        return time.monotonic_ns() - self._start_ns
+
+    def record(self, op: dict[str, Any]) -> dict[str, Any]:
+        """Stamp ``op`` with index and time, write it, and return the stamped copy."""
+        with self._lock:
+            stamped = {"index": self.count, "time": self.now_ns(), **op}
+            self._file.write(json.dumps(stamped, separators=(",", ":")) + "\n")
+            self._file.flush()
+            self.count += 1
+            if self._keep:
+                self.ops.append(stamped)
+        return stamped
+
+    def close(self) -> None:
+        with self._lock:
+            self._file.close()
+
+    def __enter__(self) -> HistoryRecorder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

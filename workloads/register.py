@@ -1,0 +1,64 @@
+"""The register workload: reads and writes of unique values on independent keys.
+
+Each write stores a value no other write of that key uses (an increasing integer per key), so
+the linearizability checker can tell writes apart. A write is a read-modify-write: it reads
+the key for its causal context and writes back with it, superseding what it saw, as a Dynamo
+client should. A read that returns several siblings (concurrent writes) reports the largest
+value — the most recently invoked write, which is how a register client resolves siblings —
+and records how many siblings it saw. No I/O beyond the client calls.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from typing import Any
+
+from cluster.client import AsyncClient
+from workloads.base import Invocation, KeyPool, Quorum, read, read_fields, write_fields
+
+
+def resolve(values: list[Any]) -> Any:
+    """The register value a read with these siblings reports (None when not found)."""
+    numbers = [v for v in values if isinstance(v, int)]
+    return max(numbers) if numbers else None
+
+
+class RegisterWorkload:
+    name = "register"
+    checkers = ("linearizable", "quorum", "versions", "convergence", "stats")
+
+    def __init__(self, read_fraction: float = 0.5) -> None:
+        if not 0.0 <= read_fraction <= 1.0:
+            raise ValueError(f"read fraction must be between 0 and 1, got {read_fraction}")
+        self.read_fraction = read_fraction
+        self._next_value: dict[str, int] = defaultdict(int)
+
+    def next_op(self, rng: random.Random, keys: KeyPool) -> Invocation:
+        key = keys.choose(rng)
+        if rng.random() < self.read_fraction:
+            return Invocation("read", key)
+        self._next_value[key] += 1
+        return Invocation("write", key, self._next_value[key])
+
+    async def apply(
+        self, client: AsyncClient, op: Invocation, node: str, quorum: Quorum
+    ) -> dict[str, Any]:
+        seen = await read(client, op.key, node, quorum)
+        if op.f == "read":
+            return {"value": resolve(seen.values), **read_fields(seen, quorum)}
+        put = await client.put(
+            op.key,
+            op.value,
+            context=seen.context,
+            node=node,
+            w=quorum.w,
+            timeout_ms=quorum.timeout_ms,
+        )
+        return {"value": op.value, **write_fields(seen, put, quorum)}
+
+    async def final_read(
+        self, client: AsyncClient, key: str, node: str, quorum: Quorum
+    ) -> dict[str, Any]:
+        seen = await read(client, key, node, quorum, r=quorum.n)
+        return {"value": resolve(seen.values), **read_fields(seen, quorum, r=quorum.n)}
