@@ -20,16 +20,15 @@ EXIT_UNKNOWN = 2
 EXIT_BAD_ARGS = 254
 EXIT_HARNESS_FAILED = 255
 
-# Subcommand modules, in the order `zynamo --help` lists them.
-COMMAND_MODULES = (
-    "zynamo.cmd_test",
-    "zynamo.cmd_analyze",
-    "zynamo.cmd_check",
-    "zynamo.cmd_cluster",
-    "zynamo.cmd_kv",
-    "zynamo.cmd_toxiproxy",
-)
-
+# Subcommand modules, in the order `zynamo --help` lists them, with the commands each adds.
+COMMAND_MODULES = {
+    "zynamo.cmd_test": ("test", "test-all"),
+    "zynamo.cmd_analyze": ("analyze",),
+    "zynamo.cmd_check": ("check",),
+    "zynamo.cmd_cluster": ("cluster",),
+    "zynamo.cmd_kv": ("kv",),
+    "zynamo.cmd_toxiproxy": ("toxiproxy",),
+}
 
 class UsageError(Exception):
     """A bad option or argument; the message names it and what is accepted."""
@@ -43,7 +42,9 @@ class ArgumentParser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_ARGS, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> ArgumentParser:
+def build_parser(command: str | None = None) -> ArgumentParser:
+    """The parser; with ``command`` only that subcommand's module is imported (start-up time:
+    `zynamo check` need not load the cluster client or Toxiproxy)."""
     parser = ArgumentParser(
         prog="zynamo",
         description="Dynamo over ZeroMQ in a Jepsen-style harness.",
@@ -52,20 +53,17 @@ def build_parser() -> ArgumentParser:
         dest="command", metavar="COMMAND", parser_class=ArgumentParser
     )
     subparsers.required = True
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as err:
-            if err.name == name:  # a subcommand not built yet
-                continue
-            raise
-        module.register(subparsers)
+    modules = [m for m, commands in COMMAND_MODULES.items() if command in commands]
+    for name in modules or COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in arguments if not a.startswith("-")), None)
+    parser = build_parser(command)
+    args = parser.parse_args(arguments)
     try:
         code: int = args.handler(args)
     except UsageError as err:
