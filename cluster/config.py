@@ -28,6 +28,10 @@ class ClusterConfig:
     phi_threshold: float = 8.0
     read_repair: bool = True
     request_timeout_ms: int = 1000
+    gossip_interval_ms: int = 1000  # one push-pull gossip round with a random peer (§4.8)
+    anti_entropy_interval_ms: int = 5000  # Merkle exchanges with each replica peer; 0: off
+    handoff_interval_ms: int = 1000  # how often hints and moved partitions are handed off
+    tombstone_grace_ms: int = 10_000  # a tombstone every replica holds is reaped after this
     extra: dict[str, Any] = field(default_factory=dict)  # settings later subsystems add
 
     def __post_init__(self) -> None:
@@ -49,6 +53,12 @@ class ClusterConfig:
             value = getattr(self, name)
             if not 0 <= value <= bound:
                 raise ValueError(f"{name} must be between 0 and {name[1]}={bound}, got {value}")
+        for name in ("heartbeat_interval_ms", "gossip_interval_ms", "handoff_interval_ms"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("anti_entropy_interval_ms", "tombstone_grace_ms"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be 0 or more, got {getattr(self, name)}")
         if self.partitions < len(self.nodes):
             raise ValueError(
                 f"partitions must be at least the number of nodes ({len(self.nodes)}),"

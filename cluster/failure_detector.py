@@ -4,7 +4,9 @@ Each node keeps one ``PhiAccrual`` per peer and feeds it the arrival time of eve
 receives from that peer (heartbeats, gossip, replies). ``phi(now)`` says how unlikely it is that
 the silence since the last arrival is normal, on a log10 scale: phi 8 means "this long a silence
 happens with probability 1e-8 if the peer is alive". A peer is suspected when phi exceeds the
-threshold. Inter-arrival times are modelled as a normal distribution over a sliding window.
+threshold. Inter-arrival times are modelled as a normal distribution over a sliding window,
+whose sum and sum of squares are kept as arrivals come and go, so ``phi`` costs O(1): a node
+asks for every peer's phi on every request it coordinates.
 Pure: times are passed in, in milliseconds. No I/O.
 """
 
@@ -27,6 +29,8 @@ class PhiAccrual:
     acceptable_pause_ms: float = 0.0  # extra silence tolerated (e.g. GC pauses)
     last_arrival_ms: float | None = None
     _intervals: deque[float] = field(default_factory=deque)
+    _sum: float = 0.0
+    _sum_sq: float = 0.0
 
     def start(self, now_ms: float) -> None:
         """Begin watching: treat ``now_ms`` as a first arrival, so a peer that never speaks
@@ -36,16 +40,24 @@ class PhiAccrual:
 
     def heartbeat(self, now_ms: float) -> None:
         if self.last_arrival_ms is not None and now_ms > self.last_arrival_ms:
-            self._intervals.append(now_ms - self.last_arrival_ms)
+            interval = now_ms - self.last_arrival_ms
+            self._intervals.append(interval)
+            self._sum += interval
+            self._sum_sq += interval * interval
             if len(self._intervals) > self.window:
-                self._intervals.popleft()
+                old = self._intervals.popleft()
+                self._sum -= old
+                self._sum_sq -= old * old
         if self.last_arrival_ms is None or now_ms > self.last_arrival_ms:
             self.last_arrival_ms = now_ms
 
     def _mean_std(self) -> tuple[float, float]:
-        samples = list(self._intervals) or [self.expected_interval_ms]
-        mean = sum(samples) / len(samples)
-        var = sum((s - mean) ** 2 for s in samples) / len(samples)
+        count = len(self._intervals)
+        if count:
+            mean = self._sum / count
+            var = max(0.0, self._sum_sq / count - mean * mean)
+        else:
+            mean, var = self.expected_interval_ms, 0.0
         # Never trust a mean below the heartbeat interval: bursts of request traffic arrive
         # much faster than heartbeats and would make the detector jumpy when traffic stops.
         mean = max(mean, self.expected_interval_ms)

@@ -129,11 +129,13 @@ class ForwardReply:
 
 @dataclass(frozen=True)
 class ReplicaGet:
-    """Coordinator → replica: send me your state of ``key``."""
+    """Coordinator → replica: send me your state of ``key`` (a fallback's hint for the down
+    primary ``hint_for``, when it is one)."""
 
     req: int
     src: str
     key: str
+    hint_for: str | None = None
     TYPE: ClassVar[str] = "rget"
 
 
@@ -175,11 +177,107 @@ class ReplicaPutReply:
 
 @dataclass(frozen=True)
 class Ping:
-    """A heartbeat between peers; feeds the failure detector."""
+    """A heartbeat between peers; feeds the failure detector. A peer whose ``ring_version``
+    differs from the receiver's is gossiped with at once."""
 
     src: str
     generation: int = 0
+    ring_version: int = 0
     TYPE: ClassVar[str] = "ping"
+
+
+@dataclass(frozen=True)
+class Gossip:
+    """Membership state (``Membership.to_json()``), push-pull: a ``reply`` asks for the
+    receiver's merged state back."""
+
+    src: str
+    state: dict[str, Any]
+    reply: bool = True
+    TYPE: ClassVar[str] = "gossip"
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """States to merge into the receiver's main table: hints handed to the owner they were
+    held for, or a partition's keys handed to its new owners. ``items`` is ``[[key, state]]``."""
+
+    req: int
+    src: str
+    items: list[Any]
+    TYPE: ClassVar[str] = "handoff"
+
+
+@dataclass(frozen=True)
+class HandoffAck:
+    req: int
+    src: str
+    ok: bool
+    error: str = ""
+    TYPE: ClassVar[str] = "handoff-ack"
+
+
+@dataclass(frozen=True)
+class AaeNodes:
+    """Anti-entropy: the sender's Merkle hashes ``[[partition, index, hex]]`` at ``level``; the
+    receiver answers with its children of the nodes that differ (or, at the leaves, with the
+    buckets' contents)."""
+
+    src: str
+    level: int
+    nodes: list[Any]
+    TYPE: ClassVar[str] = "aae-nodes"
+
+
+@dataclass(frozen=True)
+class AaeKeys:
+    """Anti-entropy: the sender's leaf buckets ``[[partition, index, {key: digest hex}]]``."""
+
+    src: str
+    buckets: list[Any]
+    TYPE: ClassVar[str] = "aae-keys"
+
+
+@dataclass(frozen=True)
+class AaeSync:
+    """Anti-entropy: states ``[[key, state]]`` to merge, and the keys whose states the sender
+    wants back (after the receiver merged)."""
+
+    src: str
+    states: list[Any]
+    want: list[str] = field(default_factory=list)
+    TYPE: ClassVar[str] = "aae-sync"
+
+
+@dataclass(frozen=True)
+class ReapQuery:
+    """Tombstone reaping: may these tombstones ``[[key, digest hex]]`` go?"""
+
+    req: int
+    src: str
+    items: list[Any]
+    TYPE: ClassVar[str] = "reap-query"
+
+
+@dataclass(frozen=True)
+class ReapVote:
+    """``ok``: keys of which every copy the voter holds (main or hint) is that tombstone, or it
+    holds none; ``held``: keys whose main state is that tombstone."""
+
+    req: int
+    src: str
+    ok: list[str]
+    held: list[str]
+    TYPE: ClassVar[str] = "reap-vote"
+
+
+@dataclass(frozen=True)
+class Reap:
+    """Delete every copy of these tombstones ``[[key, digest hex]]`` that is still unchanged."""
+
+    src: str
+    items: list[Any]
+    TYPE: ClassVar[str] = "reap"
 
 
 Message = (
@@ -196,6 +294,15 @@ Message = (
     | ReplicaPut
     | ReplicaPutReply
     | Ping
+    | Gossip
+    | Handoff
+    | HandoffAck
+    | AaeNodes
+    | AaeKeys
+    | AaeSync
+    | ReapQuery
+    | ReapVote
+    | Reap
 )
 
 MESSAGE_TYPES: dict[str, type[Any]] = {
@@ -214,6 +321,15 @@ MESSAGE_TYPES: dict[str, type[Any]] = {
         ReplicaPut,
         ReplicaPutReply,
         Ping,
+        Gossip,
+        Handoff,
+        HandoffAck,
+        AaeNodes,
+        AaeKeys,
+        AaeSync,
+        ReapQuery,
+        ReapVote,
+        Reap,
     )
 }
 
@@ -252,12 +368,24 @@ def from_dict(data: Any) -> Any:
     missing = _REQUIRED[cls] - fields.keys()
     if missing:
         raise ProtocolError(f"{tag}: missing fields {sorted(missing)}")
-    for name in ("req", "timeout_ms"):
+    for name in ("req", "timeout_ms", "level", "generation", "ring_version"):
         if name in fields and not (isinstance(fields[name], int) and fields[name] >= 0):
             raise ProtocolError(f"{tag}: {name} must be a non-negative integer")
     for name in ("key", "src", "op"):
         if name in fields and not isinstance(fields[name], str):
             raise ProtocolError(f"{tag}: {name} must be a string")
+    lists = ("items", "nodes", "buckets", "states", "want", "held") + (
+        ("ok",) if cls is ReapVote else ()
+    )
+    for name in lists:
+        if name in fields and not isinstance(fields[name], list):
+            raise ProtocolError(f"{tag}: {name} must be a list")
+    if cls is Gossip and not isinstance(fields["state"], dict):
+        raise ProtocolError(f"{tag}: state must be an object")
+    if "hint_for" in fields and not (
+        fields["hint_for"] is None or isinstance(fields["hint_for"], str)
+    ):
+        raise ProtocolError(f"{tag}: hint_for must be a node name or null")
     return cls(**fields)
 
 

@@ -3,35 +3,60 @@
 A ``Node`` never touches a socket, a clock or a random generator of its own (like h11, or
 riak_kv's get_core). A shell — the ZeroMQ server or the simulator — hands it what arrived
 (``on_message``) and timers that fired (``on_timer``), each with the current monotonic time in
-milliseconds, and carries out the effects it returns, in order:
-
-- ``Send(dst, msg)`` — to peer node ``dst``;
-- ``Reply(client, msg)`` — to the client or admin tool whose routing id is ``client``;
-- ``SetTimer(at_ms, timer)`` — call ``on_timer(timer, now)`` at ``at_ms`` or later.
+milliseconds, and carries out the effects it returns, in order (``cluster.effects``): ``Send``
+to a peer, ``Reply`` to a client, ``SetTimer``, and ``Log`` for the operator.
 
 Storage is the one I/O the core performs directly, through the injected ``Store`` (SQLite in
-the server, memory in the simulator): a write must be committed *before* the ack is sent, and
-effects cannot express reads, so the store is a synchronous interface rather than an effect.
+the server, memory in the simulator) wrapped in ``ReplicaData``: a write must be committed
+*before* the ack is sent, and effects cannot express reads, so the store is a synchronous
+interface rather than an effect.
 
-What a node does (DeCandia et al. 2007): any node accepts a client request; a node outside the
-key's preference list forwards it to one inside (§4.5); the coordinator reads from or writes to
-the N targets of the sloppy preference list (§4.6) and answers once R (or W) replied, counting
-with ``GetCore`` / ``PutCore``; a put creates the new version at the coordinator first (§4.4); a
-get returns all siblings and repairs stale replicas afterwards (§5, read repair). Peers are
-judged up or down by a phi-accrual detector fed by heartbeats and by every message they send.
+What a node does (DeCandia et al. 2007), each part in its own module:
+
+- client requests (here): any node accepts one; a node that is not a primary of the key
+  forwards it to one (§4.5); the coordinator reads from or writes to the N targets of the
+  sloppy preference list (§4.6), answers once R (or W) replied (``cluster.quorum``), creates a
+  put's new version first (§4.4), and repairs stale replicas after a get (read repair);
+- failure detection: direct heartbeats to every peer feed one phi-accrual detector per peer
+  (``cluster.failure_detector``), so each node has its own view of who is reachable;
+- membership (§4.8, ``cluster.membership``): push-pull gossip of the ring and every node's
+  generation and heartbeat version; a claimant applies joins and leaves to the ring;
+- hinted handoff and partition handoff (§4.6, §4.9, ``cluster.handoff``);
+- anti-entropy with Merkle trees (§4.7, ``cluster.anti_entropy``, ``cluster.merkle``);
+- tombstone reaping (``cluster.reaper``);
+- admin commands (``cluster.admin``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import random
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from cluster import admin, anti_entropy, gossip, handoff
 from cluster.config import ClusterConfig
+from cluster.effects import (
+    ANTI_ENTROPY,
+    GOSSIP,
+    HANDOFF,
+    ClientId,
+    Effect,
+    Log,
+    Reply,
+    Send,
+    SetTimer,
+    Timer,
+)
 from cluster.failure_detector import PhiAccrual
+from cluster.handoff import Handoffs
+from cluster.membership import Membership
 from cluster.messages import (
+    AaeKeys,
+    AaeNodes,
+    AaeSync,
     AdminReply,
     AdminRequest,
     ClientGet,
@@ -39,9 +64,15 @@ from cluster.messages import (
     Forward,
     ForwardReply,
     GetReply,
+    Gossip,
+    Handoff,
+    HandoffAck,
     Ping,
     ProtocolError,
     PutReply,
+    Reap,
+    ReapQuery,
+    ReapVote,
     ReplicaGet,
     ReplicaGetReply,
     ReplicaPut,
@@ -49,44 +80,21 @@ from cluster.messages import (
     from_dict,
     to_dict,
 )
+from cluster.placement import Placement
 from cluster.quorum import GetCore, PutCore
+from cluster.reaper import Reaper
+from cluster.replica import ReplicaData
 from cluster.ring import Ring, Target
 from cluster.storage import Store
 from cluster.versions import Context, Siblings, Versioning, versioning
 
-ClientId = bytes  # the ROUTER routing id of a client connection
+__all__ = ["ClientId", "Effect", "Log", "Node", "Reply", "Send", "SetTimer", "Timer"]
 
 
-# --------------------------------------------------------------------------- effects
+# After answering a get, keep waiting this long for the remaining replies, for read repair.
+READ_REPAIR_WAIT_MS = 1000
 
-
-@dataclass(frozen=True)
-class Send:
-    dst: str
-    msg: Any
-
-
-@dataclass(frozen=True)
-class Reply:
-    client: ClientId
-    msg: Any
-
-
-@dataclass(frozen=True)
-class Timer:
-    kind: str  # "heartbeat", "request"
-    ident: int = 0
-
-
-@dataclass(frozen=True)
-class SetTimer:
-    at_ms: float
-    timer: Timer
-
-
-Effect = Send | Reply | SetTimer
-
-HEARTBEAT = Timer("heartbeat")
+RECENT_EVENTS = 50  # log lines kept for ``admin status``
 
 
 # --------------------------------------------------------------------------- pending requests
@@ -125,13 +133,15 @@ class _PendingForward:
 
 _Pending = _PendingGet | _PendingPut | _PendingForward
 
-# After answering a get, keep waiting this long for the remaining replies, for read repair.
-READ_REPAIR_WAIT_MS = 1000
-
 
 @dataclass
 class Node:
-    """One Dynamo node's protocol state. See the module docstring for the contract."""
+    """One Dynamo node's protocol state. See the module docstring for the contract.
+
+    A node whose name is not in ``config.nodes`` (the initial members, which are also the
+    seeds) and that has no membership stored, or one that left and is started again, is a
+    *joiner*: it gossips with the seeds until a claimant adds it to the ring.
+    """
 
     name: str
     config: ClusterConfig
@@ -139,80 +149,142 @@ class Node:
     rng: random.Random
     generation: int = 1
     wall_offset_ms: float = 0.0  # wall clock = monotonic now + this; clock faults move it
-    ring: Ring = field(init=False)
+    address: str = ""  # where this node listens, gossiped for nodes that join later
+    membership: Membership = field(init=False)
+    data: ReplicaData = field(init=False)
     versions: Versioning = field(init=False)
     detectors: dict[str, PhiAccrual] = field(init=False, default_factory=dict)
+    handoffs: Handoffs = field(init=False, default_factory=Handoffs)
+    events: deque[str] = field(init=False, default_factory=lambda: deque(maxlen=RECENT_EVENTS))
+    clock_skew_ms: float = field(init=False, default=0.0)
     _pending: dict[int, _Pending] = field(init=False, default_factory=dict)
     _next_req: int = field(init=False, default=1)
-    clock_skew_ms: float = field(init=False, default=0.0)
+    _placement: Placement = field(init=False)
+    reaper: Reaper = field(init=False, default_factory=Reaper)
 
     def __post_init__(self) -> None:
-        if self.name not in self.config.nodes:
-            raise ValueError(f"node {self.name!r} is not in the cluster {list(self.config.nodes)}")
-        self.ring = Ring.build(self.config.nodes, self.config.partitions)
         self.versions = versioning(self.config.versioning)
-        for peer in self.config.nodes:
-            if peer != self.name:
-                self.detectors[peer] = PhiAccrual(float(self.config.heartbeat_interval_ms))
+        saved = self.store.get_meta(gossip.MEMBERSHIP_META)
+        membership = gossip.restore(self.config.nodes, self.config.partitions, saved)
+        # A node that left and is started again has a new generation, so it is a joiner again.
+        self.membership = membership.heartbeat(self.name, self.generation, self.address)
+        self._placement = Placement(self.membership.ring, self.config.n)
+        self.data = ReplicaData(
+            self.store, self.versions, self.membership.ring.partition_of, self.name
+        )
 
     # ------------------------------------------------------------------ the shell's entry points
 
     def start(self, now_ms: float) -> list[Effect]:
-        for detector in self.detectors.values():
-            detector.start(now_ms)
-        return self._heartbeat(now_ms)
+        self.data.load(now_ms)
+        for peer in self.membership.peers(self.name):
+            self.detector(peer, now_ms)
+        status = self.membership.status(self.name)
+        effects: list[Effect] = [
+            Log(
+                f"{self.name} generation {self.generation} starting as {status};"
+                f" ring version {self.membership.ring_version}; {len(self.data.forest)} keys,"
+                f" {self.data.hint_count} hints held"
+            )
+        ]
+        effects += gossip.heartbeat(self, now_ms)
+        gossip.persist(self, None)
+        # Spread the first rounds so that nodes started together do not move in lockstep.
+        effects.append(SetTimer(now_ms + self.jitter(self.config.gossip_interval_ms), GOSSIP))
+        effects.append(SetTimer(now_ms + self.jitter(self.config.handoff_interval_ms), HANDOFF))
+        if self.config.anti_entropy_interval_ms:
+            interval = self.config.anti_entropy_interval_ms
+            effects.append(SetTimer(now_ms + self.jitter(interval), ANTI_ENTROPY))
+        return effects
 
     def on_message(self, sender: ClientId | None, msg: Any, now_ms: float) -> list[Effect]:
         """Handle one decoded message. ``sender`` is the client routing id for client and
         admin requests, None for peer messages (which name their ``src``)."""
         src = getattr(msg, "src", None)
-        if isinstance(src, str) and src in self.detectors:
-            self.detectors[src].heartbeat(now_ms)
+        if isinstance(src, str) and src != self.name:
+            self.detector(src, now_ms).heartbeat(now_ms)
         handler = self._HANDLERS.get(type(msg))
         if handler is None:
             return []
-        effects: list[Effect] = handler(self, sender, msg, now_ms)
+        try:
+            effects: list[Effect] = handler(self, sender, msg, now_ms)
+        except (ValueError, TypeError, KeyError) as err:
+            if sender is not None:
+                raise
+            # A peer's message the node cannot digest (a bad state, a malformed entry): drop
+            # it and say so, rather than let one peer's garbage stop the node.
+            return self.log(f"dropped {type(msg).__name__} from {src}: {err}", "warning")
         return effects
 
     def on_timer(self, timer: Timer, now_ms: float) -> list[Effect]:
-        if timer.kind == "heartbeat":
-            return self._heartbeat(now_ms)
-        if timer.kind == "request":
+        kind = timer.kind
+        if kind == "request":
             return self._expire(timer.ident, now_ms)
+        if kind == "heartbeat":
+            return gossip.heartbeat(self, now_ms)
+        if kind == "gossip":
+            return gossip.gossip_round(self, now_ms)
+        if kind == "handoff":
+            periodic = timer == HANDOFF
+            effects = handoff.handoff_round(self, now_ms, periodic)
+            return effects + self.reaper.tick(self, now_ms) if periodic else effects
+        if kind == "anti-entropy":
+            return anti_entropy.exchange_round(self, now_ms)
         return []
 
     # ------------------------------------------------------------------ views
+
+    @property
+    def ring(self) -> Ring:
+        return self.membership.ring
+
+    @property
+    def placement(self) -> Placement:
+        ring = self.membership.ring
+        if self._placement.ring is not ring and self._placement.ring != ring:
+            self._placement = Placement(ring, self.config.n)
+        return self._placement
 
     def wall_ms(self, now_ms: float) -> int:
         """This node's wall clock, which clock faults skew."""
         return int(now_ms + self.wall_offset_ms + self.clock_skew_ms)
 
     def up_nodes(self, now_ms: float) -> set[str]:
-        """The nodes this node believes are up (itself included)."""
+        """The nodes this node can reach, itself included: judged on direct arrivals only, so
+        a node cut off from a peer suspects it even if gossip through others says it lives
+        (the sloppy quorum needs reachability, not liveness)."""
         up = {self.name}
-        for peer, detector in self.detectors.items():
-            if detector.is_available(now_ms, self.config.phi_threshold):
+        threshold = self.config.phi_threshold
+        for peer in self.membership.peers(self.name):
+            detector = self.detectors.get(peer)
+            if detector is not None and detector.is_available(now_ms, threshold):
                 up.add(peer)
         return up
 
     def targets(self, key: str, now_ms: float) -> list[Target]:
         return self.ring.preference_list(key, self.config.n, self.up_nodes(now_ms))
 
-    # ------------------------------------------------------------------ heartbeats
+    def detector(self, peer: str, now_ms: float) -> PhiAccrual:
+        detector = self.detectors.get(peer)
+        if detector is None:
+            detector = PhiAccrual(float(self.config.heartbeat_interval_ms))
+            detector.start(now_ms)
+            self.detectors[peer] = detector
+        return detector
 
-    def _heartbeat(self, now_ms: float) -> list[Effect]:
-        effects: list[Effect] = [
-            Send(peer, Ping(self.name, self.generation)) for peer in self.detectors
-        ]
-        effects.append(SetTimer(now_ms + self.config.heartbeat_interval_ms, HEARTBEAT))
-        return effects
+    def jitter(self, interval_ms: float) -> float:
+        return interval_ms * self.rng.uniform(0.8, 1.2)
 
-    # ------------------------------------------------------------------ client requests
-
-    def _new_req(self) -> int:
+    def new_req(self) -> int:
         req = self._next_req
         self._next_req += 1
         return req
+
+    def log(self, text: str, level: str = "info") -> list[Effect]:
+        self.events.append(text)
+        return [Log(text, level)]
+
+    # ------------------------------------------------------------------ client requests
 
     def _on_client_get(
         self, sender: ClientId | None, msg: ClientGet, now_ms: float
@@ -231,24 +303,41 @@ class Node:
         assert origin.client is not None
         return [Reply(origin.client, reply)]
 
+    def _coordinator(self, targets: list[Target]) -> str | None:
+        """Who coordinates a request: this node if it is a primary target, else the first
+        primary target; a fallback only when no primary is reachable (§4.5). Fallbacks
+        coordinate into their hint table, which forgets after handoff, so the fewer the
+        better."""
+        primaries = [t.node for t in targets if t.hint_for is None]
+        if self.name in primaries:
+            return self.name
+        if primaries:
+            return primaries[0]
+        if any(t.node == self.name for t in targets):
+            return self.name
+        return targets[0].node if targets else None
+
     def _forward(
-        self, origin: _Origin, msg: ClientGet | ClientPut, targets: list[Target], now_ms: float
+        self, origin: _Origin, msg: ClientGet | ClientPut, dst: str, now_ms: float
     ) -> list[Effect]:
-        """Hand the request to the first target: the coordinator must be in the preference list."""
-        req = self._new_req()
+        """Hand the request to the coordinator ``dst``."""
+        req = self.new_req()
         kind = "get" if isinstance(msg, ClientGet) else "put"
         self._pending[req] = _PendingForward(origin, kind)
         return [
-            Send(targets[0].node, Forward(req, self.name, to_dict(msg))),
+            Send(dst, Forward(req, self.name, to_dict(msg))),
             SetTimer(now_ms + msg.timeout_ms, Timer("request", req)),
         ]
 
-    def _coordinate_get(self, origin: _Origin, msg: ClientGet, now_ms: float) -> list[Effect]:
+    def _coordinate_get(
+        self, origin: _Origin, msg: ClientGet, now_ms: float, forwarded: bool = False
+    ) -> list[Effect]:
         r = self.config.r if msg.r is None else msg.r
         pr = self.config.pr if msg.pr is None else msg.pr
         targets = self.targets(msg.key, now_ms)
-        if self.name not in {t.node for t in targets} and targets:
-            return self._forward(origin, msg, targets, now_ms)
+        coordinator = self._coordinator(targets)
+        if not forwarded and coordinator is not None and coordinator != self.name:
+            return self._forward(origin, msg, coordinator, now_ms)
         try:
             core = GetCore(targets, r, pr)
         except ValueError as err:
@@ -256,23 +345,27 @@ class Node:
         if len(targets) < r:
             error = f"unavailable: {len(targets)} reachable replicas, r={r}"
             return self._answer(origin, GetReply(msg.req, False, error=error, definite=True))
-        req = self._new_req()
+        req = self.new_req()
         pending = _PendingGet(origin, msg.key, core)
         self._pending[req] = pending
         effects: list[Effect] = [SetTimer(now_ms + msg.timeout_ms, Timer("request", req))]
         for target in targets:
             if target.node == self.name:
-                core.add_result(self.name, self._local_state(msg.key, target.hint_for))
+                core.add_result(self.name, self.data.view(msg.key, target.hint_for))
             else:
-                effects.append(Send(target.node, ReplicaGet(req, self.name, msg.key)))
+                get = ReplicaGet(req, self.name, msg.key, target.hint_for)
+                effects.append(Send(target.node, get))
         return effects + self._progress_get(req, pending, now_ms, timed_out=False)
 
-    def _coordinate_put(self, origin: _Origin, msg: ClientPut, now_ms: float) -> list[Effect]:
+    def _coordinate_put(
+        self, origin: _Origin, msg: ClientPut, now_ms: float, forwarded: bool = False
+    ) -> list[Effect]:
         w = self.config.w if msg.w is None else msg.w
         pw = self.config.pw if msg.pw is None else msg.pw
         targets = self.targets(msg.key, now_ms)
-        if self.name not in {t.node for t in targets} and targets:
-            return self._forward(origin, msg, targets, now_ms)
+        coordinator = self._coordinator(targets)
+        if not forwarded and coordinator is not None and coordinator != self.name:
+            return self._forward(origin, msg, coordinator, now_ms)
 
         def refuse(error: str) -> list[Effect]:
             return self._answer(origin, PutReply(msg.req, False, error=error, definite=True))
@@ -286,14 +379,20 @@ class Node:
         if len(targets) < w or primaries < pw:
             return refuse(f"unavailable: {len(targets)} reachable replicas, w={w}, pw={pw}")
         # Dynamo §4.4: the coordinator creates the new version and writes it locally first.
-        mine = next(t for t in targets if t.node == self.name)
-        local = self._local_state(msg.key, mine.hint_for)
-        state, version = self.versions.update(
-            local, context, msg.value, self.name, self.wall_ms(now_ms)
-        )
-        self._store_state(msg.key, state, mine.hint_for)
+        # (A node whose ring disagrees with the forwarder's may coordinate without being a
+        # target: it keeps its copy in its main table, and partition handoff moves it.)
+        mine = next((t for t in targets if t.node == self.name), Target(self.name))
+        local = self.data.view(msg.key, mine.hint_for)
+        actor = self.data.actor(hinted=mine.hint_for is not None)
+        try:
+            state, version = self.versions.update(
+                local, context, msg.value, actor, self.wall_ms(now_ms)
+            )
+        except ValueError as err:
+            return refuse(str(err))
+        self.data.put(msg.key, state, mine.hint_for, now_ms)
         core.add_result(self.name, True)
-        req = self._new_req()
+        req = self.new_req()
         pending = _PendingPut(origin, msg.key, core, version)
         self._pending[req] = pending
         effects: list[Effect] = [SetTimer(now_ms + msg.timeout_ms, Timer("request", req))]
@@ -312,10 +411,11 @@ class Node:
             request = from_dict(msg.request)
         except (ProtocolError, TypeError):
             return []
+        # Never forward twice: two nodes whose rings disagree would bounce a request forever.
         if isinstance(request, ClientGet):
-            return self._coordinate_get(origin, request, now_ms)
+            return self._coordinate_get(origin, request, now_ms, forwarded=True)
         if isinstance(request, ClientPut):
-            return self._coordinate_put(origin, request, now_ms)
+            return self._coordinate_put(origin, request, now_ms, forwarded=True)
         return []
 
     def _on_forward_reply(
@@ -332,29 +432,18 @@ class Node:
 
     # ------------------------------------------------------------------ replica side
 
-    def _local_state(self, key: str, hint_for: str | None) -> Siblings:
-        raw = self.store.get(key) if hint_for is None else self.store.get_hint(hint_for, key)
-        return Siblings.EMPTY if raw is None else Siblings.from_json(raw)
-
-    def _store_state(self, key: str, state: Siblings, hint_for: str | None) -> None:
-        if hint_for is None:
-            self.store.put(key, state.to_json())
-        else:
-            self.store.put_hint(hint_for, key, state.to_json())
-
     def _on_replica_get(
         self, sender: ClientId | None, msg: ReplicaGet, now_ms: float
     ) -> list[Effect]:
-        state = self._local_state(msg.key, None)
+        state = self.data.view(msg.key, msg.hint_for)
         return [Send(msg.src, ReplicaGetReply(msg.req, self.name, msg.key, state.to_json()))]
 
     def _on_replica_put(
         self, sender: ClientId | None, msg: ReplicaPut, now_ms: float
     ) -> list[Effect]:
+        hint_for = None if msg.hint_for == self.name else msg.hint_for
         try:
-            incoming = Siblings.from_json(msg.state)
-            merged = self.versions.merge(self._local_state(msg.key, msg.hint_for), incoming)
-            self._store_state(msg.key, merged, msg.hint_for)
+            self.data.merge(msg.key, Siblings.from_json(msg.state), hint_for, now_ms)
             ok, error = True, ""
         except ValueError as err:
             ok, error = False, str(err)
@@ -425,15 +514,16 @@ class Node:
         if pending.answered and (core.complete or timed_out):
             del self._pending[req]
             if self.config.read_repair:
-                effects += self._read_repair(pending)
+                effects += self._read_repair(pending, now_ms)
         return effects
 
-    def _read_repair(self, pending: _PendingGet) -> list[Effect]:
+    def _read_repair(self, pending: _PendingGet, now_ms: float) -> list[Effect]:
+        """Send the merged state to every replica that answered with less (after the client
+        has its answer)."""
         effects: list[Effect] = []
         for target, merged in pending.core.read_repairs(self.versions):
             if target.node == self.name:
-                local = self._local_state(pending.key, target.hint_for)
-                self._store_state(pending.key, self.versions.merge(local, merged), target.hint_for)
+                self.data.merge(pending.key, merged, target.hint_for, now_ms)
             else:
                 put = ReplicaPut(
                     0, self.name, pending.key, merged.to_json(), target.hint_for, reply=False
@@ -481,70 +571,26 @@ class Node:
 
     def _on_admin(self, sender: ClientId | None, msg: AdminRequest, now_ms: float) -> list[Effect]:
         assert sender is not None
-        command = _ADMIN.get(msg.op)
+        command = admin.COMMANDS.get(msg.op)
         if command is None:
-            error = f"unknown admin op {msg.op!r}; accepted: {', '.join(sorted(_ADMIN))}"
+            accepted = ", ".join(sorted(admin.COMMANDS))
+            error = f"unknown admin op {msg.op!r}; accepted: {accepted}"
             return [Reply(sender, AdminReply(msg.req, False, error=error))]
         try:
-            data = command(self, msg.args, now_ms)
+            data, effects = command(self, msg.args, now_ms)
         except (KeyError, TypeError, ValueError) as err:
             return [Reply(sender, AdminReply(msg.req, False, error=f"{msg.op}: {err}"))]
-        return [Reply(sender, AdminReply(msg.req, True, data))]
+        return [*effects, Reply(sender, AdminReply(msg.req, True, data))]
 
-    def _admin_ping(self, args: dict[str, Any], now_ms: float) -> Any:
-        return {"node": self.name, "generation": self.generation}
+    def pending_requests(self) -> int:
+        return len(self._pending)
 
-    def _admin_status(self, args: dict[str, Any], now_ms: float) -> Any:
-        return {
-            "node": self.name,
-            "generation": self.generation,
-            "up": sorted(self.up_nodes(now_ms)),
-            "phi": {p: round(min(d.phi(now_ms), 1e9), 2) for p, d in self.detectors.items()},
-            "pending_requests": len(self._pending),
-            "clock_skew_ms": self.clock_skew_ms,
-            "config": self.config.to_json(),
-        }
+    def leave(self, node: str, now_ms: float, force: bool = False) -> list[Effect]:
+        """Ask for ``node`` to leave the ring (admin ``leave``); gossip spreads it."""
+        return gossip.leave(self, node, force)
 
-    def _admin_ring(self, args: dict[str, Any], now_ms: float) -> Any:
-        return self.ring.to_json()
+    _HANDLERS: ClassVar[dict[type[Any], Callable[..., list[Effect]]]] = {}
 
-    def _admin_replica(self, args: dict[str, Any], now_ms: float) -> Any:
-        key = args["key"]
-        if not isinstance(key, str):
-            raise TypeError("key must be a string")
-        state = self._local_state(key, None)
-        return {
-            "key": key,
-            "node": self.name,
-            "values": state.values,
-            "tombstone": state.is_tombstone,
-            "empty": state.is_empty,
-            "clocks": self.versions.clocks(state),
-            "state": state.to_json(),
-        }
-
-    def _admin_keys(self, args: dict[str, Any], now_ms: float) -> Any:
-        return list(self.store.keys())
-
-    def _admin_clock(self, args: dict[str, Any], now_ms: float) -> Any:
-        """Clock faults: ``{"offset_ms": x}`` sets the skew, ``{"bump_ms": x}`` adds to it."""
-        if "offset_ms" in args:
-            self.clock_skew_ms = float(args["offset_ms"])
-        if "bump_ms" in args:
-            self.clock_skew_ms += float(args["bump_ms"])
-        return {"clock_skew_ms": self.clock_skew_ms, "wall_ms": self.wall_ms(now_ms)}
-
-    _HANDLERS: ClassVar[Any] = None  # filled below, once the methods exist
-
-
-_ADMIN: dict[str, Callable[[Node, dict[str, Any], float], Any]] = {
-    "ping": Node._admin_ping,
-    "status": Node._admin_status,
-    "ring": Node._admin_ring,
-    "replica": Node._admin_replica,
-    "keys": Node._admin_keys,
-    "clock": Node._admin_clock,
-}
 
 Node._HANDLERS = {
     ClientGet: Node._on_client_get,
@@ -556,5 +602,16 @@ Node._HANDLERS = {
     ReplicaGetReply: Node._on_replica_get_reply,
     ReplicaPut: Node._on_replica_put,
     ReplicaPutReply: Node._on_replica_put_reply,
-    Ping: lambda self, sender, msg, now_ms: [],
+    Ping: lambda node, sender, msg, now_ms: gossip.on_ping(node, msg, now_ms),
+    Gossip: lambda node, sender, msg, now_ms: gossip.on_gossip(node, msg, now_ms),
+    Handoff: lambda node, sender, msg, now_ms: handoff.on_handoff(node, msg, now_ms),
+    HandoffAck: lambda node, sender, msg, now_ms: (
+        handoff.on_ack(node, msg, now_ms) + gossip.done_leaving(node)
+    ),
+    AaeNodes: lambda node, sender, msg, now_ms: anti_entropy.on_message(node, msg, now_ms),
+    AaeKeys: lambda node, sender, msg, now_ms: anti_entropy.on_message(node, msg, now_ms),
+    AaeSync: lambda node, sender, msg, now_ms: anti_entropy.on_message(node, msg, now_ms),
+    ReapQuery: lambda node, sender, msg, now_ms: node.reaper.on_query(node, msg, now_ms),
+    ReapVote: lambda node, sender, msg, now_ms: node.reaper.on_vote(node, msg, now_ms),
+    Reap: lambda node, sender, msg, now_ms: node.reaper.on_reap(node, msg, now_ms),
 }

@@ -4,7 +4,12 @@ The same sans-IO ``Node`` the server runs, driven by an event queue instead of s
 between nodes are encoded and decoded with the real codec and delivered after a random delay
 from a seeded network that can also drop, duplicate and (through the random delays) reorder
 them, and cut any directed link (partitions). Nodes can crash (lose no stored data, as with
-``kill -9`` on a committed store) and restart with a higher generation. Storage is in memory.
+``kill -9`` on a committed store) and restart with a higher generation, join (a new node
+gossips with the seeds until the ring includes it) and leave. Storage is in memory.
+
+``divergence()`` says how far the cluster is from converged — every primary of every key holding
+the same state, no hints left, no data on nodes that no longer own it, one ring everywhere —
+and ``run_until_converged`` runs the cluster until there is nothing left to say.
 
 The same seed gives the same run, event for event, so a failing protocol test replays exactly;
 runs are thousands of times faster than real processes. No I/O.
@@ -14,15 +19,18 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from cluster import messages
+from cluster import admin, messages
 from cluster.config import ClusterConfig
+from cluster.effects import Effect, Log, Reply, Send, SetTimer, Timer
 from cluster.messages import AdminReply, AdminRequest, ClientGet, ClientPut, GetReply, PutReply
-from cluster.node import Effect, Node, Reply, Send, SetTimer, Timer
+from cluster.node import Node
+from cluster.ring import Ring
 from cluster.storage import MemoryStore
 
 
@@ -86,6 +94,7 @@ class Simulator:
         self.cut: set[tuple[str, str]] = set()  # directed links (sender, receiver) that drop
         self.delivered = 0
         self.dropped = 0
+        self.logs: list[tuple[float, str, str, str]] = []  # (time, node, level, text)
         self._queue: list[_Event] = []
         self._seq = itertools.count()
         self._client_ids = itertools.count(1)
@@ -116,6 +125,32 @@ class Simulator:
         self.generations[name] += 1
         self._boot(name)
 
+    def join(self, name: str) -> None:
+        """Start a new, empty node ``name``; it joins the cluster through the seeds."""
+        if name in self.nodes:
+            raise ValueError(f"node {name!r} already exists")
+        self.stores[name] = MemoryStore()
+        self.generations[name] = 1
+        self._boot(name)
+
+    def leave(self, name: str, via: str | None = None, force: bool = False) -> Any:
+        """Ask (through node ``via``, default ``name`` itself) for ``name`` to leave;
+        ``force`` for a node that is down for good (removed without handoff)."""
+        return self.admin(via or name, "leave", node=name, force=force)
+
+    def heal_all(self) -> None:
+        """End every fault: mend the network and restart every crashed node (but not one that
+        had left the cluster: starting it again would make it join again)."""
+        self.heal()
+        for name in sorted(self.down):
+            if name not in self.nodes[name].membership.left:
+                self.restart(name)
+
+    @property
+    def names(self) -> list[str]:
+        """Every node ever started, in order of creation."""
+        return list(self.nodes)
+
     # ------------------------------------------------------------------ network faults
 
     def partition(self, components: list[list[str]]) -> None:
@@ -123,8 +158,8 @@ class Simulator:
         side = {node: i for i, comp in enumerate(components) for node in comp}
         self.cut = {
             (a, b)
-            for a in self.config.nodes
-            for b in self.config.nodes
+            for a in self.nodes
+            for b in self.nodes
             if a != b and side.get(a, -1) != side.get(b, -2)
         }
 
@@ -144,6 +179,8 @@ class Simulator:
                 self._reply(effect.client, effect.msg)
             elif isinstance(effect, SetTimer):
                 self._set_timer(name, effect.at_ms, effect.timer)
+            elif isinstance(effect, Log):
+                self.logs.append((self.now_ms, name, effect.level, effect.text))
 
     def _transmit(self, src: str, dst: str, msg: Any) -> None:
         if (src, dst) in self.cut or self.rng.random() < self.network.drop_rate:
@@ -232,16 +269,81 @@ class Simulator:
         assert isinstance(reply, PutReply)
         return reply
 
-    def admin(self, node: str, op: str, **args: Any) -> Any:
+    def admin(self, node: str, op: str, /, **args: Any) -> Any:
         reply = self.wait(self.submit(node, AdminRequest(0, op, args)))
         assert isinstance(reply, AdminReply) and reply.ok, reply
         return reply.data
 
     def replica_values(self, key: str) -> dict[str, Any]:
         """Each primary's raw view of ``key``: (sorted live values, tombstone) — for checks."""
-        primaries = self.nodes[self.config.nodes[0]].ring.primaries(key, self.config.n)
+        primaries = self.ring().primaries(key, self.config.n)
         result = {}
         for name in primaries:
-            data = self.nodes[name]._admin_replica({"key": key}, self.now_ms)
+            data, _ = admin.replica(self.nodes[name], {"key": key}, self.now_ms)
             result[name] = (data["values"], data["tombstone"])
         return result
+
+    # ------------------------------------------------------------------ convergence
+
+    def ring(self) -> Ring:
+        """The ring of the node with the newest ring version (the one gossip converges on)."""
+        newest = max(
+            self.nodes.values(),
+            key=lambda n: (n.membership.ring_version, n.membership.ring.owners),
+        )
+        return newest.ring
+
+    def all_keys(self) -> list[str]:
+        """Every key any node holds, in its main table or as a hint."""
+        keys: set[str] = set()
+        for store in self.stores.values():
+            keys.update(store.keys())
+            keys.update(k for _, k, _ in store.hints())
+        return sorted(keys)
+
+    def divergence(self, limit: int = 10) -> list[str]:
+        """Why the cluster has not converged (empty when it has): nodes down or partitioned,
+        rings that differ, hints not yet handed off, data on nodes that are not primaries,
+        primaries whose states of a key differ. At most ``limit`` reasons."""
+        problems: list[str] = []
+        gone = {name for name, node in self.nodes.items() if name in node.membership.left}
+        live = [name for name in self.nodes if name not in gone]
+        if (self.down - gone) or self.cut:
+            down = sorted(self.down - gone)
+            problems.append(f"faults in place: down {down}, {len(self.cut)} links cut")
+        rings = {(self.nodes[n].membership.ring_version, self.nodes[n].ring.owners) for n in live}
+        if len(rings) > 1:
+            problems.append(f"{len(rings)} different rings among {live}")
+        for name in live:
+            membership = self.nodes[name].membership
+            pending = membership.joining + sorted(membership.leaving - membership.left)
+            if pending:
+                problems.append(f"{name} sees joins or leaves in progress: {pending}")
+        ring = self.ring()
+        n = self.config.n
+        for name, store in self.stores.items():
+            held = sum(1 for _ in store.hints())
+            if held:
+                problems.append(f"{name} still holds {held} hints")
+        for key in self.all_keys():
+            primaries = ring.primaries(key, n)
+            states = {
+                name: json.dumps(self.stores[name].get(key), sort_keys=True) for name in primaries
+            }
+            if len(set(states.values())) > 1:
+                problems.append(f"{key}: primaries differ: {states}")
+            others = [p for p in self.stores if p not in primaries and self.stores[p].get(key)]
+            if others:
+                problems.append(f"{key}: held by non-primaries {others}")
+            if len(problems) >= limit:
+                break
+        return problems[:limit]
+
+    def run_until_converged(self, limit_ms: float, check_every_ms: float = 500.0) -> bool:
+        """Run until ``divergence()`` is empty or ``limit_ms`` of virtual time passed."""
+        deadline = self.now_ms + limit_ms
+        while self.now_ms < deadline:
+            self.run_for(min(check_every_ms, deadline - self.now_ms))
+            if not self.divergence(limit=1):
+                return True
+        return False

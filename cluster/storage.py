@@ -3,7 +3,8 @@
 Two implementations of one ``Store`` interface:
 
 - ``SqliteStore`` — one SQLite database per node in WAL mode. Every write is its own committed
-  transaction, so a write the node acknowledged after ``put`` returned survives ``kill -9``
+  transaction (or part of a ``transaction()`` block, committed when the block ends), so a write
+  the node acknowledged after ``put`` returned survives ``kill -9``
   (WAL with ``synchronous=NORMAL`` is durable against process crashes; ``sync="full"`` also
   fsyncs every commit, for power loss). Does file I/O.
 - ``MemoryStore`` — dictionaries, for the simulator and unit tests. No I/O.
@@ -13,9 +14,11 @@ States are JSON-able values (``Siblings.to_json()``); the store does not interpr
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -24,14 +27,18 @@ class Store(Protocol):
     def get(self, key: str) -> Any | None:
         """The stored state of ``key``, or None."""
 
-    def put(self, key: str, state: Any) -> None:
-        """Store ``state`` for ``key``; durable when this returns."""
+    def put(self, key: str, state: Any, encoded: str | None = None) -> None:
+        """Store ``state`` for ``key``; durable when this returns. ``encoded``, when given, is
+        ``state`` already in compact sorted-key JSON (``encode_state``), saving the encoding."""
 
     def delete(self, key: str) -> None: ...
 
     def keys(self) -> Iterator[str]: ...
 
-    def put_hint(self, owner: str, key: str, state: Any) -> None:
+    def items(self) -> Iterator[tuple[str, Any]]:
+        """Every (key, state) stored, in key order (to rebuild in-memory indexes on start)."""
+
+    def put_hint(self, owner: str, key: str, state: Any, encoded: str | None = None) -> None:
         """Keep ``state`` of ``key`` on behalf of the down node ``owner`` (hinted handoff)."""
 
     def get_hint(self, owner: str, key: str) -> Any | None: ...
@@ -39,11 +46,18 @@ class Store(Protocol):
     def hints(self) -> Iterator[tuple[str, str, Any]]:
         """Every (owner, key, state) hint held."""
 
+    def hints_for(self, key: str) -> list[tuple[str, Any]]:
+        """Every (owner, state) hint held for ``key``."""
+
     def delete_hint(self, owner: str, key: str) -> None: ...
 
     def get_meta(self, name: str) -> str | None: ...
 
     def set_meta(self, name: str, value: str) -> None: ...
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """Group the writes made inside into one transaction, durable when the block ends
+        (many small writes, as a handoff batch makes, then cost one commit)."""
 
     def close(self) -> None: ...
 
@@ -59,7 +73,7 @@ class MemoryStore:
     def get(self, key: str) -> Any | None:
         return self._data.get(key)
 
-    def put(self, key: str, state: Any) -> None:
+    def put(self, key: str, state: Any, encoded: str | None = None) -> None:
         self._data[key] = state
 
     def delete(self, key: str) -> None:
@@ -68,7 +82,10 @@ class MemoryStore:
     def keys(self) -> Iterator[str]:
         return iter(sorted(self._data))
 
-    def put_hint(self, owner: str, key: str, state: Any) -> None:
+    def items(self) -> Iterator[tuple[str, Any]]:
+        return iter(sorted(self._data.items()))
+
+    def put_hint(self, owner: str, key: str, state: Any, encoded: str | None = None) -> None:
         self._hints[(owner, key)] = state
 
     def get_hint(self, owner: str, key: str) -> Any | None:
@@ -76,6 +93,9 @@ class MemoryStore:
 
     def hints(self) -> Iterator[tuple[str, str, Any]]:
         return iter([(o, k, s) for (o, k), s in sorted(self._hints.items())])
+
+    def hints_for(self, key: str) -> list[tuple[str, Any]]:
+        return sorted(((o, s) for (o, k), s in self._hints.items() if k == key), key=lambda h: h[0])
 
     def delete_hint(self, owner: str, key: str) -> None:
         self._hints.pop((owner, key), None)
@@ -85,6 +105,9 @@ class MemoryStore:
 
     def set_meta(self, name: str, value: str) -> None:
         self._meta[name] = value
+
+    def transaction(self) -> AbstractContextManager[None]:
+        return contextlib.nullcontext()
 
     def close(self) -> None:
         pass
@@ -96,12 +119,17 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, state TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS hints (
     owner TEXT NOT NULL, key TEXT NOT NULL, state TEXT NOT NULL, PRIMARY KEY (owner, key));
+CREATE INDEX IF NOT EXISTS hints_by_key ON hints (key);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
-def _dump(state: Any) -> str:
+def encode_state(state: Any) -> str:
+    """The stored form of a state: compact JSON with sorted keys (equal states, equal text)."""
     return json.dumps(state, separators=(",", ":"), sort_keys=True)
+
+
+_dump = encode_state
 
 
 class SqliteStore:
@@ -120,11 +148,11 @@ class SqliteStore:
         row = self._db.execute("SELECT state FROM kv WHERE key = ?", (key,)).fetchone()
         return None if row is None else json.loads(row[0])
 
-    def put(self, key: str, state: Any) -> None:
+    def put(self, key: str, state: Any, encoded: str | None = None) -> None:
         self._db.execute(
             "INSERT INTO kv (key, state) VALUES (?, ?)"
             " ON CONFLICT(key) DO UPDATE SET state = excluded.state",
-            (key, _dump(state)),
+            (key, _dump(state) if encoded is None else encoded),
         )
 
     def delete(self, key: str) -> None:
@@ -133,11 +161,15 @@ class SqliteStore:
     def keys(self) -> Iterator[str]:
         return iter([row[0] for row in self._db.execute("SELECT key FROM kv ORDER BY key")])
 
-    def put_hint(self, owner: str, key: str, state: Any) -> None:
+    def items(self) -> Iterator[tuple[str, Any]]:
+        rows = self._db.execute("SELECT key, state FROM kv ORDER BY key")
+        return iter([(k, json.loads(s)) for k, s in rows])
+
+    def put_hint(self, owner: str, key: str, state: Any, encoded: str | None = None) -> None:
         self._db.execute(
             "INSERT INTO hints (owner, key, state) VALUES (?, ?, ?)"
             " ON CONFLICT(owner, key) DO UPDATE SET state = excluded.state",
-            (owner, key, _dump(state)),
+            (owner, key, _dump(state) if encoded is None else encoded),
         )
 
     def get_hint(self, owner: str, key: str) -> Any | None:
@@ -149,6 +181,12 @@ class SqliteStore:
     def hints(self) -> Iterator[tuple[str, str, Any]]:
         rows = self._db.execute("SELECT owner, key, state FROM hints ORDER BY owner, key")
         return iter([(o, k, json.loads(s)) for o, k, s in rows])
+
+    def hints_for(self, key: str) -> list[tuple[str, Any]]:
+        rows = self._db.execute(
+            "SELECT owner, state FROM hints WHERE key = ? ORDER BY owner", (key,)
+        )
+        return [(o, json.loads(s)) for o, s in rows]
 
     def delete_hint(self, owner: str, key: str) -> None:
         self._db.execute("DELETE FROM hints WHERE owner = ? AND key = ?", (owner, key))
@@ -163,6 +201,19 @@ class SqliteStore:
             " ON CONFLICT(name) DO UPDATE SET value = excluded.value",
             (name, value),
         )
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        if self._db.in_transaction:  # nested: the outer block commits
+            yield
+            return
+        self._db.execute("BEGIN")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def close(self) -> None:
         self._db.close()

@@ -92,10 +92,13 @@ class KeyPool:
 
 
 async def read(
-    client: AsyncClient, key: str, node: str, quorum: Quorum, r: int | None = None
+    client: AsyncClient, key: str, node: str, quorum: Quorum, final: bool = False
 ) -> GetResult:
-    """A get with the run's R (or ``r``) and timeout."""
-    return await client.get(key, node=node, r=r or quorum.r, timeout_ms=quorum.timeout_ms)
+    """A get with the run's R and timeout; a ``final`` read asks every primary (R = PR = N), so
+    it sees the union of what the key's owners hold or fails."""
+    r = quorum.n if final else quorum.r
+    pr = quorum.n if final else None
+    return await client.get(key, node=node, r=r, pr=pr, timeout_ms=quorum.timeout_ms)
 
 
 def read_fields(result: GetResult, quorum: Quorum, r: int | None = None) -> dict[str, Any]:

@@ -25,8 +25,8 @@ def resolve(values: list[Any]) -> Any:
 
 
 class RegisterWorkload:
-    name = "register"
-    checkers = ("linearizable", "quorum", "versions", "convergence", "stats")
+    name: str = "register"
+    checkers: tuple[str, ...] = ("linearizable", "quorum", "versions", "convergence", "stats")
 
     def __init__(self, read_fraction: float = 0.5) -> None:
         if not 0.0 <= read_fraction <= 1.0:
@@ -60,5 +60,5 @@ class RegisterWorkload:
     async def final_read(
         self, client: AsyncClient, key: str, node: str, quorum: Quorum
     ) -> dict[str, Any]:
-        seen = await read(client, key, node, quorum, r=quorum.n)
+        seen = await read(client, key, node, quorum, final=True)
         return {"value": resolve(seen.values), **read_fields(seen, quorum, r=quorum.n)}

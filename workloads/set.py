@@ -28,8 +28,8 @@ def union(values: list[Any]) -> list[Any]:
 
 
 class SetWorkload:
-    name = "set"
-    checkers = ("set", "quorum", "versions", "convergence", "stats")
+    name: str = "set"
+    checkers: tuple[str, ...] = ("set", "quorum", "versions", "convergence", "stats")
 
     def __init__(self, read_fraction: float = 0.2) -> None:
         if not 0.0 <= read_fraction <= 1.0:
@@ -59,5 +59,5 @@ class SetWorkload:
     async def final_read(
         self, client: AsyncClient, key: str, node: str, quorum: Quorum
     ) -> dict[str, Any]:
-        seen = await read(client, key, node, quorum, r=quorum.n)
+        seen = await read(client, key, node, quorum, final=True)
         return {"value": union(seen.values), **read_fields(seen, quorum, r=quorum.n)}

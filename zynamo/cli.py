@@ -30,6 +30,7 @@ COMMAND_MODULES = {
     "zynamo.cmd_toxiproxy": ("toxiproxy",),
 }
 
+
 class UsageError(Exception):
     """A bad option or argument; the message names it and what is accepted."""
 

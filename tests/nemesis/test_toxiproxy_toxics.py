@@ -116,11 +116,11 @@ def assert_reset(conn: socket.socket) -> None:
 @pytest.mark.parametrize("stream", ["upstream", "downstream"])
 def test_latency_delays_the_round_trip(echo_proxy: Proxy, stream: str) -> None:
     with connect(echo_proxy.listen) as conn:
-        assert round_trip(conn) < 0.1
+        assert round_trip(conn) < 0.2
         echo_proxy.add_toxic(type="latency", stream=stream, attributes={"latency": 200})
         assert 0.2 <= round_trip(conn) < 0.2 + SLACK_S
         echo_proxy.destroy_toxic(f"latency_{stream}")
-        assert round_trip(conn) < 0.1
+        assert round_trip(conn) < 0.2
 
 
 def test_latency_applies_only_to_its_stream(link: Established) -> None:

@@ -1,0 +1,62 @@
+"""What a sans-IO ``Node`` asks its shell to do: the effects its entry points return.
+
+A shell (the ZeroMQ server or the simulator) carries them out in order:
+
+- ``Send(dst, msg)`` — to peer node ``dst``;
+- ``Reply(client, msg)`` — to the client or admin tool whose routing id is ``client``;
+- ``SetTimer(at_ms, timer)`` — call ``on_timer(timer, now)`` at ``at_ms`` or later;
+- ``Log(text)`` — something an operator wants in the node's log (a peer restarted, the ring
+  changed); a shell that has no log may ignore it.
+
+Plain frozen values, no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+ClientId = bytes  # the ROUTER routing id of a client connection
+
+
+@dataclass(frozen=True)
+class Send:
+    dst: str
+    msg: Any
+
+
+@dataclass(frozen=True)
+class Reply:
+    client: ClientId
+    msg: Any
+
+
+@dataclass(frozen=True)
+class Timer:
+    """A timer's kind (``"heartbeat"``, ``"gossip"``, ``"request"``, ...) and an identifier
+    that tells timers of one kind apart (a request id, for instance)."""
+
+    kind: str
+    ident: int = 0
+
+
+@dataclass(frozen=True)
+class SetTimer:
+    at_ms: float
+    timer: Timer
+
+
+@dataclass(frozen=True)
+class Log:
+    text: str
+    level: str = "info"  # "info" or "warning"
+
+
+Effect = Send | Reply | SetTimer | Log
+
+# The node's periodic timers (a request's timer is ``Timer("request", req)``).
+HEARTBEAT = Timer("heartbeat")
+GOSSIP = Timer("gossip")
+HANDOFF = Timer("handoff")  # the periodic round
+HANDOFF_NOW = Timer("handoff", 1)  # an extra round now (a peer came back, the ring changed)
+ANTI_ENTROPY = Timer("anti-entropy")

@@ -1,0 +1,128 @@
+"""Clock faults: skew a node's wall clock through its admin channel (op ``clock``).
+
+Nodes read wall time as their monotonic clock plus an offset that the admin op ``clock`` changes:
+``{"offset_ms": x}`` sets the skew, ``{"bump_ms": x}`` adds to it. ``start-clock`` with mode
+``bump`` moves each target's clock by its own random amount (up to ``clock_max_skew_ms`` either
+way); mode ``strobe`` flips each target's clock between its skew and skew + delta every
+``strobe_period_ms`` for ``strobe_duration_ms`` (the call lasts that long), as Jepsen's strobe
+does. ``stop-clock`` and ``heal`` reset every reachable node to no skew. Randomness from the
+seeded ``random.Random`` given. Does network I/O (the admin channel).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from nemesis.base import FaultOp
+from nemesis.errors import NemesisError
+from nemesis.options import CLOCK_MODES, NemesisOptions
+from nemesis.shapes import check_choice
+from nemesis.targets import choose_targets
+
+# admin(node, op, **args) -> the reply's data; raises on failure.
+Admin = Callable[..., Any]
+
+
+class ClockNemesis:
+    """Skews node clocks; ``live`` says which nodes can answer right now (running, not paused)."""
+
+    def __init__(
+        self,
+        admin: Admin,
+        nodes: Sequence[str],
+        live: Callable[[], Sequence[str]],
+        rng: random.Random,
+        options: NemesisOptions,
+    ) -> None:
+        self.admin = admin
+        self.nodes = tuple(nodes)
+        self.live = live
+        self.rng = rng
+        self.options = options
+        self.skewed: set[str] = set()  # nodes whose clock we moved and have not reset
+        self.interrupt = threading.Event()  # set by ``heal`` to cut a running strobe short
+
+    def invoke(self, op: FaultOp) -> dict[str, Any]:
+        if op.fault != "clock":
+            raise ValueError(f"the clock nemesis cannot do {op.f!r}")
+        if not op.starts:
+            return {"offsets": self._reset(self.live())}
+        mode = check_choice("clock mode", op.value.get("mode", "bump"), CLOCK_MODES)
+        targets = choose_targets(op.value.get("targets", "one"), self.nodes, self.live(), self.rng)
+        if mode == "bump":
+            return {"mode": "bump", "offsets": self._bump(targets, op.value)}
+        return self._strobe(targets, op.value)
+
+    def _delta_ms(self, value: dict[str, Any], key: str) -> int:
+        """``value[key]`` if given, else a random non-zero skew within ±clock_max_skew_ms."""
+        if key in value:
+            return int(value[key])
+        size = self.rng.randint(1, self.options.clock_max_skew_ms)
+        return size if self.rng.random() < 0.5 else -size
+
+    def _set(self, node: str, **args: Any) -> float:
+        self.skewed.add(node)
+        try:
+            reply = self.admin(node, "clock", **args)
+        except Exception as err:
+            raise NemesisError(f"clock {node} {args}: {err}") from err
+        return float(reply["clock_skew_ms"])
+
+    def _bump(self, targets: Sequence[str], value: dict[str, Any]) -> dict[str, float]:
+        return {node: self._set(node, bump_ms=self._delta_ms(value, "bump_ms")) for node in targets}
+
+    def _strobe(self, targets: Sequence[str], value: dict[str, Any]) -> dict[str, Any]:
+        delta_ms = self._delta_ms(value, "delta_ms")
+        period_ms = int(value.get("period_ms", self.options.strobe_period_ms))
+        duration_ms = int(value.get("duration_ms", self.options.strobe_duration_ms))
+        if period_ms <= 0 or duration_ms < 0:
+            raise ValueError(
+                f"clock strobe: period_ms must be > 0 and duration_ms >= 0,"
+                f" got {period_ms} and {duration_ms}"
+            )
+        self.interrupt.clear()
+        base = {node: self._set(node, bump_ms=0) for node in targets}
+        deadline = time.monotonic() + duration_ms / 1000
+        flips = 0
+        offsets = dict(base)
+        while targets and time.monotonic() < deadline and not self.interrupt.is_set():
+            flips += 1
+            shift = delta_ms if flips % 2 else 0
+            offsets = {node: self._set(node, offset_ms=base[node] + shift) for node in targets}
+            self.interrupt.wait(period_ms / 1000)
+        return {
+            "mode": "strobe",
+            "nodes": list(targets),
+            "delta_ms": delta_ms,
+            "period_ms": period_ms,
+            "duration_ms": duration_ms,
+            "flips": flips,
+            "offsets": offsets,
+        }
+
+    def _reset(self, nodes: Sequence[str]) -> dict[str, float]:
+        """Reset ``nodes`` to no skew; a node it cannot reach stays marked for the next reset."""
+        offsets: dict[str, float] = {}
+        failures: list[str] = []
+        for node in nodes:
+            try:
+                offsets[node] = self._set(node, offset_ms=0)
+                self.skewed.discard(node)
+            except NemesisError as err:
+                failures.append(str(err))
+        if failures:
+            raise NemesisError("; ".join(failures))
+        return offsets
+
+    def heal(self) -> None:
+        """Every live node back to no skew (all of them, not just the ones we moved: a skew an
+        interrupted earlier step set is undone too). A node that is not running holds no skew
+        (it lives in the process's memory), so it starts unskewed whenever it comes back."""
+        self.interrupt.set()
+        live = set(self.live())
+        self.skewed &= live
+        self._reset([node for node in self.nodes if node in live])

@@ -1,0 +1,98 @@
+"""The sequence of nemesis operations for a run: which fault starts or stops next, as data.
+
+Like Jepsen's ``nemesis.combined`` packages, each fault package alternates ``start-<fault>`` and
+``stop-<fault>``; with several packages the next one to act is drawn at random (seeded), so faults
+of different kinds overlap while each kind is never started twice in a row. The runner asks for
+``next_op()`` every ``interval_s`` seconds, and at the end for ``final_ops()``: the stops of the
+faults still active, so every start has its stop in the history. A start op carries what the
+schedule chose (partition shape and mode, target spec, clock mode, latency figures); the nemesis
+resolves target specs to nodes and returns what it actually did. Pure, no I/O.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from typing import Any
+
+from nemesis.base import FaultOp
+from nemesis.options import coerce_options, parse_packages
+from nemesis.targets import TargetSpec
+
+
+def spec_to_json(spec: TargetSpec) -> str | list[str]:
+    """A target spec as recorded in an op: the keyword, or the list of names."""
+    return spec if isinstance(spec, str) else list(spec)
+
+
+class Schedule:
+    """The nemesis operations of one run, drawn from ``rng``: the same seed, the same ops."""
+
+    def __init__(
+        self,
+        packages: str | Sequence[str],
+        interval_s: float,
+        rng: random.Random,
+        nodes: Sequence[str],
+        options: object = None,
+    ) -> None:
+        """``options``: a ``NemesisOptions``, a mapping, or a settings object (see
+        ``nemesis.options.coerce_options``)."""
+        self.packages = parse_packages(packages)
+        if not interval_s > 0:
+            raise ValueError(f"nemesis interval: expected seconds > 0, got {interval_s!r}")
+        if not nodes:
+            raise ValueError("nodes: the schedule needs at least one node")
+        self.interval_s = float(interval_s)
+        self.rng = rng
+        self.nodes = tuple(nodes)
+        self.options = coerce_options(options)
+        self.options.check_nodes(self.nodes)
+        self._active: dict[str, FaultOp] = {}  # package -> its start op, while active
+
+    @property
+    def active(self) -> tuple[str, ...]:
+        """The packages whose fault is started and not yet stopped, in start order."""
+        return tuple(self._active)
+
+    def next_op(self) -> FaultOp | None:
+        """The next operation: a start for an idle package, a stop for an active one.
+
+        ``None`` when there are no packages (the ``none`` nemesis)."""
+        if not self.packages:
+            return None
+        package = self.rng.choice(self.packages)
+        if package in self._active:
+            del self._active[package]
+            return FaultOp(f"stop-{package}")
+        op = FaultOp(f"start-{package}", self._start_value(package))
+        self._active[package] = op
+        return op
+
+    def final_ops(self) -> list[FaultOp]:
+        """The stops of every active fault (in the order they started), marking them stopped."""
+        stops = [FaultOp(f"stop-{package}") for package in self._active]
+        self._active.clear()
+        return stops
+
+    def _start_value(self, package: str) -> dict[str, Any]:
+        opts, rng = self.options, self.rng
+        if package == "partition":
+            return {
+                "shape": rng.choice(opts.partition_shapes),
+                "mode": rng.choice(opts.partition_modes),
+            }
+        if package == "clock":
+            return {
+                "mode": rng.choice(opts.clock_modes),
+                "targets": spec_to_json(rng.choice(opts.clock_targets)),
+            }
+        if package == "latency":
+            return {
+                "targets": spec_to_json(rng.choice(opts.latency_targets)),
+                "latency_ms": opts.latency_ms,
+                "jitter_ms": opts.jitter_ms,
+                "bandwidth_kbps": opts.bandwidth_kbps,
+            }
+        targets: tuple[TargetSpec, ...] = getattr(opts, f"{package}_targets")
+        return {"targets": spec_to_json(rng.choice(targets))}

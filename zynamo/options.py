@@ -1,0 +1,116 @@
+"""Everything one test run is configured by, validated, with its defaults.
+
+``TestOptions`` is what ``zynamo test`` parses its flags into and what ``test.json`` records
+(with the seed actually used and the git commit), so a run can be repeated exactly. Validation
+errors name the option and the accepted values. No I/O.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cluster.versions import VERSIONINGS
+from nemesis.options import NO_FAULTS, PACKAGES
+from nemesis.shapes import PARTITION_MODES, PARTITION_SHAPES
+
+WORKLOADS = ("set", "register")
+NEMESES = (NO_FAULTS, *PACKAGES)
+
+
+def _accepted(name: str, value: object, accepted: tuple[str, ...]) -> str:
+    return f"{name}: {value!r} is not one of {', '.join(accepted)}"
+
+
+@dataclass(frozen=True)
+class TestOptions:
+    workload: str = "set"
+    nemesis: tuple[str, ...] = ("partition", "kill")
+    partition_shapes: tuple[str, ...] = ("random-halves", "isolate", "majorities-ring")
+    partition_mode: str = "refuse"
+    nodes: int = 5
+    n: int = 3
+    r: int = 2
+    w: int = 2
+    versioning: str = "dvv"
+    time_limit_s: float = 60.0
+    rate: float = 50.0
+    concurrency: int = 10
+    nemesis_interval_s: float = 10.0
+    seed: int = 0
+    toxiproxy: str | None = None  # URL of an external Toxiproxy; None starts the embedded one
+    results_dir: Path = Path("results")
+    name: str = ""  # default: derived from workload, nemesis and versioning
+    recovery_s: float = 30.0  # longest wait for replicas to agree after the heal
+    timeout_ms: int = 1000
+    active_keys: int = 2
+    ops_per_key: int = 100
+    anti_entropy_interval_ms: int = 2000
+
+    def __post_init__(self) -> None:
+        if self.workload not in WORKLOADS:
+            raise ValueError(_accepted("--workload", self.workload, WORKLOADS))
+        for fault in self.nemesis:
+            if fault not in NEMESES:
+                raise ValueError(_accepted("--nemesis", fault, NEMESES))
+        if "none" in self.nemesis and len(self.nemesis) > 1:
+            raise ValueError("--nemesis: 'none' cannot be combined with other faults")
+        for shape in self.partition_shapes:
+            if shape not in PARTITION_SHAPES:
+                raise ValueError(_accepted("--partition", shape, PARTITION_SHAPES))
+        if self.partition_mode not in PARTITION_MODES:
+            raise ValueError(_accepted("--partition-mode", self.partition_mode, PARTITION_MODES))
+        if self.versioning not in VERSIONINGS:
+            raise ValueError(_accepted("--versioning", self.versioning, VERSIONINGS))
+        if self.nodes < 1:
+            raise ValueError(f"--nodes: must be at least 1, got {self.nodes}")
+        if not 1 <= self.n <= self.nodes:
+            raise ValueError(f"--n: must be between 1 and --nodes={self.nodes}, got {self.n}")
+        for flag, value in (("--r", self.r), ("--w", self.w)):
+            if not 1 <= value <= self.n:
+                raise ValueError(f"{flag}: must be between 1 and --n={self.n}, got {value}")
+        for flag, number in (
+            ("--time-limit", self.time_limit_s),
+            ("--rate", self.rate),
+            ("--nemesis-interval", self.nemesis_interval_s),
+            ("--recovery", self.recovery_s),
+        ):
+            if number <= 0:
+                raise ValueError(f"{flag}: must be positive, got {number}")
+        if self.concurrency < 1:
+            raise ValueError(f"--concurrency: must be at least 1, got {self.concurrency}")
+        if self.name and not re.fullmatch(r"[A-Za-z0-9._+-]+", self.name):
+            raise ValueError(f"--name: use letters, digits and . _ + - only, got {self.name!r}")
+
+    @property
+    def faults(self) -> tuple[str, ...]:
+        """The fault packages the nemesis runs (none for ``none``)."""
+        return tuple(f for f in self.nemesis if f != "none")
+
+    @property
+    def test_name(self) -> str:
+        if self.name:
+            return self.name
+        nemesis = "+".join(self.nemesis)
+        return f"{self.workload}-{nemesis}-{self.versioning}-r{self.r}w{self.w}"
+
+    def to_json(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["nemesis"] = list(self.nemesis)
+        data["partition_shapes"] = list(self.partition_shapes)
+        data["results_dir"] = str(self.results_dir)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TestOptions:
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        for name in ("nemesis", "partition_shapes"):
+            if name in values:
+                values[name] = tuple(values[name])
+        if "results_dir" in values:
+            values["results_dir"] = Path(values["results_dir"])
+        return cls(**values)

@@ -1,0 +1,442 @@
+"""Runs one Jepsen-style test: cluster, proxies, workload under the nemesis, heal, check, report.
+
+The steps of ``run_test``, each of which leaves something in the run directory:
+
+1. write ``test.json`` (every option, the seed, the git commit) and point ``results/latest`` here;
+2. start Toxiproxy (the embedded server, or use ``--toxiproxy URL``), one proxy per ordered pair
+   of nodes, and the node processes, each dialling its peers through its proxies;
+3. run the workload and, in a thread beside it, the nemesis schedule; every operation goes to
+   ``history.jsonl`` as it happens;
+4. heal everything (always, also after an error or Ctrl-C), wait for recovery, read every key
+   once more, and dump every replica's state of every key in rounds until they agree;
+5. stop the cluster, check the history (``results.json``), render the report (``index.html``).
+
+Progress goes to stderr while it runs. Does process, network and file I/O.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cluster.client import AsyncClient, Client, ClientError
+from cluster.config import ClusterConfig
+from cluster.local import LocalCluster
+from cluster.ring import Ring
+from nemesis.base import FaultOp, Nemesis, NoopNemesis
+from workloads.base import KeyPool, Quorum, Workload
+from workloads.generator import LoadSettings, WorkloadCounts, final_reads, run_workload
+from workloads.recorder import HistoryRecorder
+from workloads.register import RegisterWorkload
+from workloads.set import SetWorkload
+from zynamo.options import TestOptions
+
+Progress = Callable[[str], None]
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+@dataclass
+class RunResult:
+    directory: Path
+    results: dict[str, Any]
+    counts: WorkloadCounts = field(default_factory=WorkloadCounts)
+
+    @property
+    def valid(self) -> Any:
+        return self.results.get("valid", "unknown")
+
+
+def make_workload(name: str) -> Workload:
+    return SetWorkload() if name == "set" else RegisterWorkload()
+
+
+def git_commit() -> str:
+    root = Path(__file__).resolve().parent.parent
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return out.stdout.strip() or "unknown"
+
+
+def new_run_dir(options: TestOptions) -> Path:
+    """``results/<test>/<timestamp>/``, and ``results/latest`` pointing at it."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    directory = options.results_dir / options.test_name / stamp
+    directory.mkdir(parents=True)
+    latest = options.results_dir / "latest"
+    if latest.is_symlink() or latest.exists():
+        latest.unlink()
+    latest.symlink_to(directory.relative_to(options.results_dir), target_is_directory=True)
+    return directory
+
+
+def cluster_config(options: TestOptions) -> ClusterConfig:
+    return ClusterConfig(
+        nodes=tuple(f"n{i}" for i in range(1, options.nodes + 1)),
+        n=options.n,
+        r=options.r,
+        w=options.w,
+        versioning=options.versioning,
+        request_timeout_ms=options.timeout_ms,
+        extra={"anti_entropy_interval_ms": options.anti_entropy_interval_ms},
+    )
+
+
+# --------------------------------------------------------------------------- nemesis thread
+
+
+class NemesisRunner:
+    """Runs the fault schedule in its own thread and records each fault in the history."""
+
+    def __init__(
+        self,
+        nemesis: Nemesis,
+        schedule: Any,
+        recorder: HistoryRecorder,
+        interval_s: float,
+        progress: Progress,
+    ) -> None:
+        self.nemesis = nemesis
+        self.schedule = schedule
+        self.recorder = recorder
+        self.interval_s = interval_s
+        self.progress = progress
+        self.active: str = "none"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="nemesis", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def apply(self, op: FaultOp) -> None:
+        self.recorder.record({"process": "nemesis", "type": "invoke", "f": op.f, "value": op.value})
+        try:
+            value: Any = self.nemesis.invoke(op)
+            error = None
+        except Exception as err:  # a fault that failed to apply is recorded, not fatal
+            value, error = op.value, f"{type(err).__name__}: {err}"
+        completion = {"process": "nemesis", "type": "info", "f": op.f, "value": value}
+        if error:
+            completion["error"] = error
+            self.progress(f"nemesis {op.f} failed: {error}")
+        self.recorder.record(completion)
+        self.active = op.fault if op.starts else "none"
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            op = self.schedule.next_op() if self.schedule is not None else None
+            if op is None:  # the `none` nemesis
+                continue
+            self.progress(f"nemesis: {op.f} {json.dumps(op.value, separators=(',', ':'))}")
+            self.apply(op)
+
+    def stop_and_heal(self) -> None:
+        """Stop the schedule, close the open fault, then heal everything (recorded)."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        # Close each open fault with its own stop, so every fault window in the history ends.
+        for op in self.schedule.final_ops() if self.schedule is not None else ():
+            self.apply(op)
+        # Then heal everything, whatever state the faults were left in (idempotent).
+        self.recorder.record({"process": "nemesis", "type": "invoke", "f": "stop-all"})
+        try:
+            self.nemesis.heal()
+            completion: dict[str, Any] = {"value": {"healed": True}}
+        except Exception as err:
+            completion = {"value": {"healed": False}, "error": f"{type(err).__name__}: {err}"}
+        self.recorder.record({"process": "nemesis", "type": "info", "f": "stop-all", **completion})
+        self.active = "none"
+
+
+# --------------------------------------------------------------------------- final phase
+
+
+def replica_dumps(
+    client: Client,
+    recorder: HistoryRecorder,
+    ring: Ring,
+    keys: list[str],
+    n: int,
+    deadline_s: float,
+    progress: Progress,
+) -> bool:
+    """Dump every primary's state of every key, in rounds, until all agree or the deadline.
+
+    Each (round, key, node) becomes one ``replica-state`` line (docs/history.md). Returns whether
+    the last round agreed everywhere."""
+    round_number = 0
+    converged = False
+    while True:
+        round_number += 1
+        disagreeing = 0
+        for key in keys:
+            states = set()
+            for node in ring.primaries(key, n):
+                try:
+                    data = client.admin(node, "replica", key=key, timeout_ms=2000)
+                    values = sorted(data["values"], key=lambda v: json.dumps(v, sort_keys=True))
+                    value: Any = None if data["empty"] else values
+                    tombstone = bool(data["tombstone"])
+                    line: dict[str, Any] = {"type": "ok", "value": value, "tombstone": tombstone}
+                except ClientError as err:
+                    line = {"type": "fail", "value": None, "error": err.message}
+                    value, tombstone = ("unreachable", node), False
+                recorder.record(
+                    {
+                        "process": "final",
+                        "f": "replica-state",
+                        "round": round_number,
+                        "key": key,
+                        "node": node,
+                        **line,
+                    }
+                )
+                states.add(json.dumps([value, tombstone], sort_keys=True))
+            if len(states) > 1:
+                disagreeing += 1
+        converged = disagreeing == 0
+        if converged or time.monotonic() >= deadline_s:
+            progress(
+                f"replicas: round {round_number}: "
+                + ("all keys agree" if converged else f"{disagreeing} keys still disagree")
+            )
+            return converged
+        time.sleep(1.0)
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def run_test(options: TestOptions, progress: Progress = _stderr) -> RunResult:
+    """Run one test end to end; raises only for harness failures (exit code 255)."""
+    from checker.api import check_dynamo  # the checker is only needed at the end
+    from nemesis.combined import build_nemesis
+    from nemesis.network import ProxyNet
+    from nemesis.schedule import Schedule
+    from nemesis.toxiproxy import open_toxiproxy
+    from zynamo.report import write_report
+
+    directory = new_run_dir(options)
+    (directory / "test.json").write_text(
+        json.dumps(
+            {**options.to_json(), "git_commit": git_commit(), "test": options.test_name}, indent=2
+        )
+        + "\n"
+    )
+    progress(f"zynamo test {options.test_name} (seed {options.seed}) → {directory}")
+    rng = random.Random(options.seed)
+    config = cluster_config(options)
+    workload = make_workload(options.workload)
+    quorum = Quorum(options.n, options.r, options.w, options.timeout_ms)
+    keys = KeyPool(active=options.active_keys, ops_per_key=options.ops_per_key)
+    counts = WorkloadCounts()
+
+    with ExitStack() as stack:
+        tp_client = stack.enter_context(
+            open_toxiproxy(
+                options.toxiproxy, seed=options.seed, log_path=directory / "toxiproxy.log"
+            )
+        )
+        url = options.toxiproxy or tp_client.url
+        cluster_dir = directory / "cluster"
+        net = ProxyNet(tp_client, config.nodes, prefix=f"zynamo-{os.getpid()}-")
+        cluster = LocalCluster(cluster_dir, config, dial=net.dial)
+        net.setup(cluster.ports)
+        stack.callback(net.teardown)
+        stack.callback(_collect_logs, cluster, directory)
+        stack.callback(cluster.stop)
+        progress(f"starting {len(config.nodes)} nodes behind Toxiproxy at {url}")
+        cluster.start()
+        recorder = stack.enter_context(HistoryRecorder(directory / "history.jsonl"))
+        nemesis: Nemesis = NoopNemesis()
+        schedule = None
+        if options.faults:
+            nemesis = build_nemesis(
+                options.faults,
+                cluster=cluster,
+                net=net,
+                rng=random.Random(rng.random()),
+                options=options,
+            )
+            schedule = Schedule(
+                options.faults,
+                options.nemesis_interval_s,
+                random.Random(rng.random()),
+                config.nodes,
+                options,
+            )
+        nemesis.setup()
+        stack.callback(nemesis.teardown)
+        runner = NemesisRunner(nemesis, schedule, recorder, options.nemesis_interval_s, progress)
+        try:
+            asyncio.run(
+                _drive(
+                    options,
+                    workload,
+                    recorder,
+                    config,
+                    keys,
+                    quorum,
+                    rng,
+                    counts,
+                    runner,
+                    cluster,
+                    progress,
+                )
+            )
+        finally:
+            runner.stop_and_heal()  # always: a run never leaves a fault behind
+        progress("healed; waiting for the cluster to recover")
+        recovery_deadline = time.monotonic() + options.recovery_s
+        _wait_for_nodes(cluster, recovery_deadline, progress)
+        with Client(cluster.endpoints, timeout_ms=2000) as admin:
+            _wait_for_views(admin, config.nodes, recovery_deadline, progress)
+            replica_dumps(
+                admin,
+                recorder,
+                Ring.build(config.nodes, config.partitions),
+                keys.used,
+                config.n,
+                recovery_deadline,
+                progress,
+            )
+        progress(f"final reads of {len(keys.used)} keys")
+        asyncio.run(_final_reads(workload, recorder, config, keys, quorum, rng, cluster))
+        history = list(recorder.ops)
+
+    progress("checking the history")
+    results = check_dynamo(history, workload=options.workload, n=options.n)
+    (directory / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+    write_report(directory)
+    return RunResult(directory, results, counts)
+
+
+async def _drive(
+    options: TestOptions,
+    workload: Workload,
+    recorder: HistoryRecorder,
+    config: ClusterConfig,
+    keys: KeyPool,
+    quorum: Quorum,
+    rng: random.Random,
+    counts: WorkloadCounts,
+    runner: NemesisRunner,
+    cluster: LocalCluster,
+    progress: Progress,
+) -> None:
+    settings = LoadSettings(options.concurrency, options.rate, options.time_limit_s)
+    started = time.monotonic()
+    async with AsyncClient(cluster.endpoints, timeout_ms=options.timeout_ms) as client:
+        runner.start()
+        ticker = asyncio.create_task(_progress_ticker(started, options, counts, runner, progress))
+        try:
+            await run_workload(
+                client,
+                workload,
+                recorder,
+                config.nodes,
+                keys,
+                quorum,
+                settings,
+                random.Random(rng.random()),
+                counts,
+            )
+        finally:
+            ticker.cancel()
+
+
+async def _progress_ticker(
+    started: float,
+    options: TestOptions,
+    counts: WorkloadCounts,
+    runner: NemesisRunner,
+    progress: Progress,
+) -> None:
+    while True:
+        await asyncio.sleep(5.0)
+        elapsed = time.monotonic() - started
+        progress(
+            f"[{elapsed:5.0f}s/{options.time_limit_s:.0f}s] {counts.completed} ops"
+            f" (ok {counts.ok}, fail {counts.fail}, info {counts.info})"
+            f" | fault: {runner.active}"
+        )
+
+
+def _wait_for_nodes(cluster: LocalCluster, deadline: float, progress: Progress) -> None:
+    """After the heal every node process must be running and answering again."""
+    try:
+        cluster.wait_ready(timeout_s=max(1.0, deadline - time.monotonic()))
+    except Exception as err:
+        progress(f"warning: not every node is ready after the heal: {err}")
+
+
+def _wait_for_views(
+    admin: Client, nodes: tuple[str, ...], deadline: float, progress: Progress
+) -> None:
+    """Wait until every node's failure detector sees every other node up again, so the final
+    reads and the replica dumps are not served by fallbacks standing in for healed nodes."""
+    while True:
+        lagging = []
+        for node in nodes:
+            try:
+                up = set(admin.admin(node, "status")["up"])
+            except ClientError:
+                up = set()
+            if not set(nodes) <= up:
+                lagging.append(node)
+        if not lagging or time.monotonic() >= deadline:
+            if lagging:
+                progress(f"warning: {', '.join(lagging)} still see some peers down")
+            return
+        time.sleep(0.25)
+
+
+async def _final_reads(
+    workload: Workload,
+    recorder: HistoryRecorder,
+    config: ClusterConfig,
+    keys: KeyPool,
+    quorum: Quorum,
+    rng: random.Random,
+    cluster: LocalCluster,
+) -> None:
+    async with AsyncClient(cluster.endpoints, timeout_ms=quorum.timeout_ms) as client:
+        first_process = 1_000_000  # above every workload process number
+        await final_reads(
+            client,
+            workload,
+            recorder,
+            keys.used,
+            config.nodes,
+            quorum,
+            first_process,
+            random.Random(rng.random()),
+        )
+
+
+def _collect_logs(cluster: LocalCluster, directory: Path) -> None:
+    """Copy each node's log next to the history, where the report links it."""
+    for node in cluster.nodes:
+        log = cluster.log_path(node)
+        if log.exists():
+            shutil.copyfile(log, directory / f"{node}.log")

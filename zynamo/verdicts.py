@@ -1,0 +1,53 @@
+"""Turning checker results into what a person reads first: a short verdict table and an exit code.
+
+Exit codes follow Jepsen: 0 valid, 1 invalid, 2 unknown. No I/O.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zynamo.cli import EXIT_INVALID, EXIT_UNKNOWN, EXIT_VALID
+
+
+def exit_code(valid: Any) -> int:
+    if valid is True:
+        return EXIT_VALID
+    if valid is False:
+        return EXIT_INVALID
+    return EXIT_UNKNOWN
+
+
+def verdict_word(valid: Any) -> str:
+    if valid is True:
+        return "valid"
+    if valid is False:
+        return "INVALID"
+    return "unknown"
+
+
+def _summary(result: dict[str, Any]) -> str:
+    """One line about a checker's result: its own summary, else a few scalar figures."""
+    for field in ("summary", "message"):
+        text = result.get(field)
+        if isinstance(text, str):
+            return text if len(text) <= 110 else text[:107] + "..."
+    figures = [
+        f"{k}={v}"
+        for k, v in result.items()
+        if k != "valid" and isinstance(v, int | float | str) and not isinstance(v, bool)
+    ]
+    return ", ".join(figures[:4])
+
+
+def verdict_table(results: dict[str, Any]) -> str:
+    """A few lines: one per checker, then the overall verdict."""
+    checkers: dict[str, Any] = results.get("checkers", {})
+    width = max([len(name) for name in checkers] + [7])
+    lines = [f"{'checker':<{width}}  {'verdict':<7}  summary"]
+    for name, result in checkers.items():
+        result = result if isinstance(result, dict) else {"valid": result}
+        word = verdict_word(result.get("valid"))
+        lines.append(f"{name:<{width}}  {word:<7}  {_summary(result)}")
+    lines.append(f"{'overall':<{width}}  {verdict_word(results.get('valid'))}")
+    return "\n".join(lines)
