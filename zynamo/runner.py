@@ -56,6 +56,12 @@ class RunResult:
     directory: Path
     results: dict[str, Any]
     counts: WorkloadCounts = field(default_factory=WorkloadCounts)
+    phases_s: dict[str, float] = field(default_factory=dict)  # wall time of each run phase
+
+    @property
+    def overhead_s(self) -> float:
+        """Time the harness spent outside the workload (start, heal, reads, check, report)."""
+        return sum(t for name, t in self.phases_s.items() if name != "workload")
 
     @property
     def valid(self) -> Any:
@@ -102,6 +108,25 @@ def cluster_config(options: TestOptions) -> ClusterConfig:
 
 
 # --------------------------------------------------------------------------- nemesis thread
+
+
+class Phases:
+    """Wall-clock time of each phase of a run, for the harness's own overhead figures."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._name = ""
+        self._started = 0.0
+
+    def start(self, name: str) -> None:
+        self.stop()
+        self._name, self._started = name, time.monotonic()
+
+    def stop(self) -> None:
+        if self._name:
+            elapsed = time.monotonic() - self._started
+            self.seconds[self._name] = self.seconds.get(self._name, 0.0) + elapsed
+            self._name = ""
 
 
 class NemesisRunner:
@@ -236,6 +261,8 @@ def run_test(options: TestOptions, progress: Progress = _stderr) -> RunResult:
     from nemesis.toxiproxy import open_toxiproxy
     from zynamo.report import write_report
 
+    phases = Phases()
+    phases.start("setup")
     directory = new_run_dir(options)
     (directory / "test.json").write_text(
         json.dumps(
@@ -288,6 +315,7 @@ def run_test(options: TestOptions, progress: Progress = _stderr) -> RunResult:
         nemesis.setup()
         stack.callback(nemesis.teardown)
         runner = NemesisRunner(nemesis, schedule, recorder, options.nemesis_interval_s, progress)
+        phases.start("workload")
         try:
             asyncio.run(
                 _drive(
@@ -305,8 +333,10 @@ def run_test(options: TestOptions, progress: Progress = _stderr) -> RunResult:
                 )
             )
         finally:
+            phases.start("heal")
             runner.stop_and_heal()  # always: a run never leaves a fault behind
         progress("healed; waiting for the cluster to recover")
+        phases.start("recovery")
         recovery_deadline = time.monotonic() + options.recovery_s
         _wait_for_nodes(cluster, recovery_deadline, progress)
         with Client(cluster.endpoints, timeout_ms=2000) as admin:
@@ -314,21 +344,32 @@ def run_test(options: TestOptions, progress: Progress = _stderr) -> RunResult:
             replica_dumps(
                 admin,
                 recorder,
-                Ring.build(config.nodes, config.partitions),
+                _current_ring(admin, config),
                 keys.used,
                 config.n,
                 recovery_deadline,
                 progress,
             )
         progress(f"final reads of {len(keys.used)} keys")
+        phases.start("final-reads")
         asyncio.run(_final_reads(workload, recorder, config, keys, quorum, rng, cluster))
         history = list(recorder.ops)
+        phases.start("teardown")
 
-    progress("checking the history")
+    progress(f"checking {len(history)} history records")
+    phases.start("check")
     results = check_dynamo(history, workload=options.workload, n=options.n)
     (directory / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+    phases.start("report")
     write_report(directory)
-    return RunResult(directory, results, counts)
+    phases.stop()
+    result = RunResult(directory, results, counts, phases.seconds)
+    progress(
+        f"harness time outside the workload: {result.overhead_s:.1f} s ("
+        + ", ".join(f"{k} {v:.1f}" for k, v in phases.seconds.items() if k != "workload")
+        + ")"
+    )
+    return result
 
 
 async def _drive(
@@ -380,6 +421,16 @@ async def _progress_ticker(
             f" (ok {counts.ok}, fail {counts.fail}, info {counts.info})"
             f" | fault: {runner.active}"
         )
+
+
+def _current_ring(admin: Client, config: ClusterConfig) -> Ring:
+    """The ring the cluster holds now (membership faults change it), from any node."""
+    for node in config.nodes:
+        try:
+            return Ring.from_json(admin.admin(node, "ring"))
+        except (ClientError, ValueError, KeyError, TypeError):
+            continue
+    return Ring.build(config.nodes, config.partitions)
 
 
 def _wait_for_nodes(cluster: LocalCluster, deadline: float, progress: Progress) -> None:
