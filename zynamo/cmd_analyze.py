@@ -42,7 +42,7 @@ def handle(args: argparse.Namespace) -> int:
     write_report(directory)
     print(verdict_table(results))
     print(f"report: {directory / 'index.html'}")
-    return exit_code(results.get("valid"))
+    return exit_code(results.get("valid", "unknown"))
 
 
 def register(subparsers: Any) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from checker.api import FORMATS, MODELS, HistoryError, check_file, compose, exit_code
 from checker.edn import EdnError, parse
+from zynamo.verdicts import verdict_word
 
 EXIT_BAD_ARGS = 254
 MODEL_CHOICES = ("auto", *MODELS)
@@ -106,16 +107,8 @@ def _parse_options(args: argparse.Namespace) -> tuple[str, str, Any, float | Non
     return args.model, args.format, initial, time_limit
 
 
-def _verdict_word(valid: Any) -> str:
-    if valid is True:
-        return "valid"
-    if valid is False:
-        return "INVALID"
-    return "unknown"
-
-
 def _verdict_line(result: dict[str, Any]) -> str:
-    word = _verdict_word(result["valid"])
+    word = verdict_word(result["valid"])
     line = (
         f"{word:<8} {result['file']}  ({result['op_count']} ops, {result['model']}, "
         f"{result['time_s']:.3f} s)"
@@ -148,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
     elapsed = time.monotonic() - started
     counts = {word: 0 for word in ("valid", "INVALID", "unknown")}
     for result in results:
-        counts[_verdict_word(result["valid"])] += 1
+        counts[verdict_word(result["valid"])] += 1
     summary = (
         f"{len(args.files)} file(s) in {elapsed:.2f} s: {counts['valid']} valid, "
         f"{counts['INVALID']} invalid, {counts['unknown']} unknown"

@@ -7,15 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from zynamo.cli import EXIT_INVALID, EXIT_UNKNOWN, EXIT_VALID
+from checker.compose import exit_code
 
-
-def exit_code(valid: Any) -> int:
-    if valid is True:
-        return EXIT_VALID
-    if valid is False:
-        return EXIT_INVALID
-    return EXIT_UNKNOWN
+__all__ = ["exit_code", "verdict_table", "verdict_word"]
 
 
 def verdict_word(valid: Any) -> str:
