@@ -58,6 +58,20 @@ def test_defaults_lose_nothing_and_converge(tmp_path: Path) -> None:
     faults = {op["f"] for op in history if op["process"] == "nemesis"}
     assert faults & {"start-partition", "start-kill"}, faults  # the nemesis really acted
 
+    # `zynamo analyze` re-checks the stored history and reaches the same verdicts.
+    (run_dir / "results.json").unlink()
+    again = subprocess.run(
+        [sys.executable, "-m", "zynamo", "analyze", str(tmp_path / "latest")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert again.returncode == 0, again.stdout + again.stderr
+    rechecked = json.loads((run_dir / "results.json").read_text())
+    assert {k: v["valid"] for k, v in rechecked["checkers"].items()} == {
+        k: v["valid"] for k, v in checkers.items()
+    }
+
 
 @pytest.mark.parametrize("versioning", ["lww", "vclock"])
 def test_weaker_versioning_loses_acknowledged_adds(tmp_path: Path, versioning: str) -> None:
