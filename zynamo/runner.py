@@ -103,7 +103,7 @@ def cluster_config(options: TestOptions) -> ClusterConfig:
         w=options.w,
         versioning=options.versioning,
         request_timeout_ms=options.timeout_ms,
-        extra={"anti_entropy_interval_ms": options.anti_entropy_interval_ms},
+        anti_entropy_interval_ms=options.anti_entropy_interval_ms,
     )
 
 
@@ -145,7 +145,9 @@ class NemesisRunner:
         self.recorder = recorder
         self.interval_s = interval_s
         self.progress = progress
-        self.active: str = "none"
+        # Faults started and not yet stopped; replaced, never mutated, as the progress ticker
+        # reads it from another thread.
+        self.active: frozenset[str] = frozenset()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="nemesis", daemon=True)
 
@@ -164,7 +166,10 @@ class NemesisRunner:
             completion["error"] = error
             self.progress(f"nemesis {op.f} failed: {error}")
         self.recorder.record(completion)
-        self.active = op.fault if op.starts else "none"
+        if op.starts:
+            self.active = self.active | {op.fault}
+        else:
+            self.active = self.active - {op.fault}
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):
@@ -190,7 +195,7 @@ class NemesisRunner:
         except Exception as err:
             completion = {"value": {"healed": False}, "error": f"{type(err).__name__}: {err}"}
         self.recorder.record({"process": "nemesis", "type": "info", "f": "stop-all", **completion})
-        self.active = "none"
+        self.active = frozenset()
 
 
 # --------------------------------------------------------------------------- final phase
@@ -419,7 +424,7 @@ async def _progress_ticker(
         progress(
             f"[{elapsed:5.0f}s/{options.time_limit_s:.0f}s] {counts.completed} ops"
             f" (ok {counts.ok}, fail {counts.fail}, info {counts.info})"
-            f" | fault: {runner.active}"
+            f" | faults: {', '.join(sorted(runner.active)) or 'none'}"
         )
 
 
