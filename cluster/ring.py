@@ -7,7 +7,8 @@ partition, and the nodes after them are the fallbacks that stand in for down pri
 quorum, §4.6). Adding or removing a node moves the minimum number of partitions: only those the
 new node must take, or those the leaving node owned.
 
-Everything here is a pure value: no I/O, no clock, no randomness.
+Everything here is a pure value: no I/O, no clock, no randomness. A ring is frozen, so the walk
+from each partition is computed once, when first asked for, and reused by every request.
 """
 
 from __future__ import annotations
@@ -159,18 +160,11 @@ class Ring:
         """The partition of ``key``: MD5 of its UTF-8 bytes, read as a 128-bit integer, scaled
         into Q equal ranges of the hash space."""
         digest = hashlib.md5(key.encode("utf-8"), usedforsecurity=False).digest()
-        return (int.from_bytes(digest, "big") * self.partitions) >> _HASH_BITS
+        return (int.from_bytes(digest, "big") * len(self.owners)) >> _HASH_BITS
 
     def walk(self, partition: int) -> list[str]:
         """Every distinct node, in the order met walking clockwise from ``partition``."""
-        self._check_partition(partition)
-        seen: dict[str, None] = {}
-        everyone = len(self.nodes)
-        for step in range(self.partitions):
-            seen.setdefault(self.owners[(partition + step) % self.partitions], None)
-            if len(seen) == everyone:
-                break
-        return list(seen)
+        return list(self._walk(partition))
 
     def primaries(self, key: str, n: int) -> list[str]:
         """The key's N primary replicas (fewer if the ring has fewer nodes)."""
@@ -178,12 +172,12 @@ class Ring:
 
     def partition_primaries(self, partition: int, n: int) -> list[str]:
         _check_n(n)
-        return self.walk(partition)[:n]
+        return list(self._walk(partition)[:n])
 
     def replicated_partitions(self, node: str, n: int) -> list[int]:
         """The partitions for which ``node`` is one of the N primaries (what it must store)."""
         _check_n(n)
-        return [p for p in range(self.partitions) if node in self.partition_primaries(p, n)]
+        return [p for p in range(self.partitions) if node in self._walk(p)[:n]]
 
     def preference_list(self, key: str, n: int, up: Collection[str] | None = None) -> list[Target]:
         """The targets a coordinator sends ``key``'s requests to (§4.6, sloppy quorum).
@@ -193,18 +187,22 @@ class Ring:
         Fewer than N targets when not enough nodes are up. ``up=None`` means every node is up.
         """
         _check_n(n)
-        walk = self.walk(self.partition_of(key))
-        alive = set(walk) if up is None else set(up)
+        walk = self._walk(self.partition_of(key))
+        primaries = walk[:n]
+        alive = up if up is None or isinstance(up, set | frozenset) else set(up)
+        if alive is None or all(primary in alive for primary in primaries):
+            targets = self._primary_targets
+            return [targets[primary] for primary in primaries]  # the common case
         fallbacks = iter([node for node in walk[n:] if node in alive])
-        targets: list[Target] = []
-        for primary in walk[:n]:
+        found: list[Target] = []
+        for primary in primaries:
             if primary in alive:
-                targets.append(Target(primary))
+                found.append(self._primary_targets[primary])
                 continue
             stand_in = next(fallbacks, None)
             if stand_in is not None:
-                targets.append(Target(stand_in, hint_for=primary))
-        return targets
+                found.append(self._hinted_target(stand_in, primary))
+        return found
 
     # ------------------------------------------------------------------ serialisation
 
@@ -231,6 +229,46 @@ class Ring:
     def _check_partition(self, partition: int) -> None:
         if not 0 <= partition < self.partitions:
             raise ValueError(f"partition {partition} out of range 0..{self.partitions - 1}")
+
+    def _walk(self, partition: int) -> tuple[str, ...]:
+        """``walk(partition)``, computed on first use (the ring is frozen)."""
+        self._check_partition(partition)
+        walks = self._walks
+        walk = walks[partition]
+        if walk is None:
+            seen: dict[str, None] = {}
+            everyone = len(self.nodes)
+            q = self.partitions
+            for step in range(q):
+                seen.setdefault(self.owners[(partition + step) % q], None)
+                if len(seen) == everyone:
+                    break
+            walk = walks[partition] = tuple(seen)
+        return walk
+
+    @cached_property
+    def _walks(self) -> list[tuple[str, ...] | None]:
+        """The walk from each partition, or None until it is first asked for."""
+        return [None] * self.partitions
+
+    def _hinted_target(self, node: str, hint_for: str) -> Target:
+        """``Target(node, hint_for=hint_for)``, built once per pair of nodes."""
+        hinted = self._hinted_targets
+        target = hinted.get((node, hint_for))
+        if target is None:
+            target = hinted[(node, hint_for)] = Target(node, hint_for=hint_for)
+        return target
+
+    @cached_property
+    def _hinted_targets(self) -> dict[tuple[str, str], Target]:
+        """``(fallback, down primary) -> Target``: at most one per pair of nodes."""
+        return {}
+
+    @cached_property
+    def _primary_targets(self) -> dict[str, Target]:
+        """One ``Target(node)`` per node, shared by every preference list (targets are
+        immutable)."""
+        return {node: Target(node) for node in self.nodes}
 
 
 def _lower_distances(distance: list[int], claimed: int) -> None:

@@ -17,6 +17,12 @@ Each versioning's ``merge`` keeps exactly the causally maximal versions of the u
 ``vclock``, equal clocks are resolved by a deterministic order, see ``_vclock_key``), which makes
 merge commutative, associative and idempotent. A replica must therefore be sent the whole state
 a coordinator computed, not just the new version. Pure values: no I/O, no clock, no randomness.
+
+Every request a node serves turns states from JSON into these values and back, so the hot paths
+are built to be cheap: each version computes its canonical JSON text once (it orders siblings,
+breaks ties, and is spliced, never re-encoded, into the state's text and digest), remembers its
+decoded value when that value is immutable, and merges and ``descends`` run in one pass over the
+versions instead of comparing every pair through freshly built dicts.
 """
 
 from __future__ import annotations
@@ -25,26 +31,37 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol, TypeVar
+from json.encoder import encode_basestring
+from typing import Any, ClassVar, Protocol, TypeVar, cast
 
 VERSIONINGS = ("dvv", "vclock", "lww")
 VCLOCK_MAX_ENTRIES = 10  # the paper's truncation threshold (§4.4)
 
 _TOMBSTONE_JSON = "null"
 
+# One encoder for every canonical text: ``json.dumps`` with options builds a new one per call.
+_CANONICAL_ENCODER = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+# Values of these exact types are immutable, so a version may hand out the same object each
+# time it is asked for its value; containers are decoded afresh, as callers may change them.
+_IMMUTABLE_VALUE_TYPES = frozenset({str, int, float, bool, type(None)})
+_NOT_DECODED: Any = object()  # marks a version that has not remembered its value
+_URLSAFE_TO_STANDARD = bytes.maketrans(b"-_", b"+/")  # base64url's alphabet to base64's
+
 
 def _canonical(data: object) -> str:
     """Compact JSON with sorted keys: equal data, equal text."""
-    return json.dumps(
-        data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
+    return _CANONICAL_ENCODER.encode(data)
 
 
 def _encode_value(value: Any) -> str:
+    if type(value) is str:  # the common case, and exactly what the encoder does with a string
+        return encode_basestring(value)
     try:
-        return _canonical(value)
+        return _CANONICAL_ENCODER.encode(value)
     except (TypeError, ValueError) as err:
         raise ValueError(f"value is not JSON-able: {err}") from err
 
@@ -68,6 +85,26 @@ def _join(a: Mapping[str, int], b: Mapping[str, int]) -> dict[str, int]:
 # ---------------------------------------------------------------------------- context
 
 
+def _is_sorted_count_map(pairs: Iterable[tuple[str, int]], minimum: int) -> bool:
+    """Names (plain non-empty strings) strictly increasing, each with a plain integer >=
+    ``minimum``: the common shape of valid input, checked in one pass. ``False`` says only
+    "check it the slow way", which also accepts subclasses and names the actual problem."""
+    previous = ""
+    for name, count in pairs:
+        if not (type(name) is str and name > previous and type(count) is int and count >= minimum):
+            return False
+        previous = name
+    return True
+
+
+def _sorted_names_within(
+    inner: Iterable[tuple[str, int]], outer: Iterable[tuple[str, int]]
+) -> bool:
+    """Every name of ``inner`` is a name of ``outer`` (both sorted by name, without repeats)."""
+    rest = iter(outer)  # shared: each name is looked for after the previous one's place
+    return all(any(other == name for other, _ in rest) for name, _ in inner)
+
+
 @dataclass(frozen=True)
 class Context:
     """The causal context a get returns and a put takes back: a version vector, plus for
@@ -78,6 +115,14 @@ class Context:
     EMPTY: ClassVar[Context]
 
     def __post_init__(self) -> None:
+        if _is_sorted_count_map(self.counters, 1) and (
+            not self.timestamps_ms
+            or (
+                _is_sorted_count_map(self.timestamps_ms, 0)
+                and _sorted_names_within(self.timestamps_ms, self.counters)
+            )
+        ):
+            return
         nodes = [node for node, _ in self.counters]
         if nodes != sorted(set(nodes)):
             raise ValueError("context counters must be sorted by node without repeats")
@@ -107,9 +152,17 @@ class Context:
         """An opaque URL-safe string: base64url of compact JSON; ``""`` for the empty context."""
         if not self.counters:
             return ""
-        stamps = self.timestamps()
-        body = {n: ([c, stamps[n]] if n in stamps else c) for n, c in self.counters}
-        return base64.urlsafe_b64encode(_canonical(body).encode()).decode().rstrip("=")
+        # The canonical JSON of {node: counter or [counter, timestamp]}, spliced: the counters
+        # are already sorted by node, as ``sort_keys`` would order them.
+        stamps = dict(self.timestamps_ms)
+        entries = [
+            f"{encode_basestring(n)}:[{c},{stamps[n]}]"
+            if n in stamps
+            else f"{encode_basestring(n)}:{c}"
+            for n, c in self.counters
+        ]
+        text = "{" + ",".join(entries) + "}"
+        return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
     @classmethod
     def decode(cls, text: str) -> Context:
@@ -120,16 +173,30 @@ class Context:
             return cls.EMPTY
         shown = text if len(text) <= 40 else text[:37] + "..."
         try:
-            raw = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
+            # What base64.b64decode(altchars=b"-_", validate=True) does, without rebuilding
+            # the translation table on every call.
+            padded = (text + "=" * (-len(text) % 4)).encode("ascii")
+            raw = binascii.a2b_base64(padded.translate(_URLSAFE_TO_STANDARD), strict_mode=True)
             body = json.loads(raw.decode("utf-8"))
-        except (binascii.Error, UnicodeDecodeError, ValueError) as err:
+        except (binascii.Error, ValueError) as err:  # UnicodeError is a ValueError
             raise ValueError(f"malformed context {shown!r}: not base64url JSON") from err
         if not isinstance(body, dict):
             raise ValueError(f"malformed context {shown!r}: not a JSON object")
         counters: dict[str, int] = {}
         stamps: dict[str, int] = {}
         for node, entry in body.items():
-            if _is_count(entry, 1):
+            if type(entry) is int and entry >= 1:  # the JSON types, checked quickly
+                counters[node] = entry
+            elif (
+                type(entry) is list
+                and len(entry) == 2
+                and type(entry[0]) is int
+                and type(entry[1]) is int
+                and entry[0] >= 1
+                and entry[1] >= 0
+            ):
+                counters[node], stamps[node] = entry
+            elif _is_count(entry, 1):
                 counters[node] = entry
             elif (
                 isinstance(entry, list)
@@ -152,14 +219,33 @@ EMPTY_CONTEXT = Context.EMPTY
 # ---------------------------------------------------------------------------- versions
 
 
+class _Derived:
+    """What a version derives from its fields, computed at most once, when first needed (a
+    version is immutable). Plain class attributes, not dataclass fields: equality, hashing and
+    ``repr`` ignore them, and an instance stores one only once it is computed."""
+
+    # The canonical JSON text of ``to_json()``, spliced from the fields (see ``sort_key``).
+    _key: str | None = None
+    # The decoded value, once known, when it is immutable (see ``_remember_value``).
+    _decoded: Any = _NOT_DECODED
+    # VclockVersion: ``{node: counter}``, for comparing clocks; never handed out.
+    _counters: dict[str, int] | None = None
+
+
 @dataclass(frozen=True)
-class _Version:
+class _Version(_Derived):
     value_json: str  # canonical JSON of the value; "null" is a tombstone
 
     @property
     def value(self) -> Any:
-        """A fresh copy of the value (``None`` for a tombstone)."""
-        return json.loads(self.value_json)
+        """The value (``None`` for a tombstone); a list or an object comes as a fresh copy,
+        which the caller may change."""
+        decoded = self._decoded
+        if decoded is not _NOT_DECODED:
+            return decoded
+        decoded = json.loads(self.value_json)
+        _remember_value(self, decoded)
+        return decoded
 
     @property
     def is_tombstone(self) -> bool:
@@ -170,7 +256,23 @@ class _Version:
 
     @property
     def sort_key(self) -> str:
-        return _canonical(self.to_json())
+        """The canonical JSON text of ``to_json()``: it orders siblings and breaks ties."""
+        key = self._key
+        if key is None:
+            key = self._canonical_text()
+            object.__setattr__(self, "_key", key)
+        return key
+
+    def _canonical_text(self) -> str:
+        raise NotImplementedError
+
+
+def _remember_value(version: _Version, value: Any) -> None:
+    """Tell ``version`` its decoded value (which its ``value_json`` encodes) when that value
+    is immutable, so that ``to_json`` and ``values`` need not decode it again. Containers are
+    decoded afresh each time: callers may change them."""
+    if type(value) in _IMMUTABLE_VALUE_TYPES:
+        object.__setattr__(version, "_decoded", value)
 
 
 @dataclass(frozen=True)
@@ -199,6 +301,15 @@ class DvvVersion(_Version):
             "past": dict(self.past),
         }
 
+    def _canonical_text(self) -> str:
+        # Keys in sorted order (dot, past, value), and ``past`` is sorted by node, exactly as
+        # ``sort_keys`` writes them.
+        past = ",".join([f"{encode_basestring(n)}:{c}" for n, c in self.past])
+        return (
+            f'{{"dot":[{encode_basestring(self.node)},{self.counter}],'
+            f'"past":{{{past}}},"value":{self.value_json}}}'
+        )
+
 
 @dataclass(frozen=True)
 class VclockVersion(_Version):
@@ -213,6 +324,20 @@ class VclockVersion(_Version):
     def to_json(self) -> dict[str, object]:
         return {"value": self.value, "clock": {n: [c, t] for n, c, t in self.entries}}
 
+    def _canonical_text(self) -> str:
+        # {"clock":{node:[counter,timestamp],...},"value":...}, entries sorted by node.
+        clock = ",".join([f"{encode_basestring(n)}:[{c},{t}]" for n, c, t in self.entries])
+        return f'{{"clock":{{{clock}}},"value":{self.value_json}}}'
+
+    @property
+    def _clock(self) -> dict[str, int]:
+        """``clock()`` without the copy, computed once: for comparisons only."""
+        counters = self._counters
+        if counters is None:
+            counters = {node: counter for node, counter, _ in self.entries}
+            object.__setattr__(self, "_counters", counters)
+        return counters
+
 
 @dataclass(frozen=True)
 class LwwVersion(_Version):
@@ -225,15 +350,76 @@ class LwwVersion(_Version):
     def to_json(self) -> dict[str, object]:
         return {"value": self.value, "ts": self.timestamp_ms, "node": self.node}
 
+    def _canonical_text(self) -> str:
+        # {"node":...,"ts":...,"value":...}: keys in sorted order.
+        return (
+            f'{{"node":{encode_basestring(self.node)},"ts":{self.timestamp_ms},'
+            f'"value":{self.value_json}}}'
+        )
+
 
 Version = DvvVersion | VclockVersion | LwwVersion
+_V = TypeVar("_V", DvvVersion, VclockVersion, LwwVersion)
+
+# Building versions on the hot paths (``from_json``, ``update``). The generated ``__init__`` of a
+# frozen dataclass stores each field through ``object.__setattr__``, which costs as much as all
+# the rest of building a version; these builders put the same fields straight into the new
+# instance's ``__dict__``, leaving exactly the state ``__init__`` leaves (the version classes
+# have no ``__post_init__``), plus the decoded value when it is immutable (``_remember_value``).
+_new_instance = object.__new__
+
+
+def _new_dvv(
+    value_json: str, node: str, counter: int, past: tuple[tuple[str, int], ...], value: Any
+) -> DvvVersion:
+    version = _new_instance(DvvVersion)
+    fields = version.__dict__
+    fields["value_json"] = value_json
+    fields["node"] = node
+    fields["counter"] = counter
+    fields["past"] = past
+    if type(value) in _IMMUTABLE_VALUE_TYPES:
+        fields["_decoded"] = value
+    return version
+
+
+def _new_vclock(
+    value_json: str, entries: tuple[tuple[str, int, int], ...], value: Any
+) -> VclockVersion:
+    version = _new_instance(VclockVersion)
+    fields = version.__dict__
+    fields["value_json"] = value_json
+    fields["entries"] = entries
+    if type(value) in _IMMUTABLE_VALUE_TYPES:
+        fields["_decoded"] = value
+    return version
+
+
+def _new_lww(value_json: str, timestamp_ms: int, node: str, value: Any) -> LwwVersion:
+    version = _new_instance(LwwVersion)
+    fields = version.__dict__
+    fields["value_json"] = value_json
+    fields["timestamp_ms"] = timestamp_ms
+    fields["node"] = node
+    if type(value) in _IMMUTABLE_VALUE_TYPES:
+        fields["_decoded"] = value
+    return version
 
 
 # ---------------------------------------------------------------------------- siblings
 
 
+class _SiblingsDerived:
+    """What a state derives from its versions, computed once (see ``_Derived``)."""
+
+    _digest: bytes | None = None
+    # Known to hold only causally maximal versions (a merge's result, or a state a merge
+    # returned whole): merging it with itself or with nothing gives it back unchanged.
+    _maximal: bool = False
+
+
 @dataclass(frozen=True)
-class Siblings:
+class Siblings(_SiblingsDerived):
     """One replica's (or one get's) state of a key: its concurrent versions, tombstones
     included, in canonical order (equal states are equal values with equal JSON)."""
 
@@ -241,12 +427,32 @@ class Siblings:
     EMPTY: ClassVar[Siblings]
 
     def __post_init__(self) -> None:
-        kinds = {type(v) for v in self.versions}
-        if len(kinds) > 1:
-            names = sorted(k.KIND for k in kinds)
-            raise ValueError(f"siblings mix versionings: {', '.join(names)}")
-        canonical = {v.sort_key: v for v in self.versions}
-        object.__setattr__(self, "versions", tuple(canonical[k] for k in sorted(canonical)))
+        versions = self.versions
+        if type(versions) is not tuple:
+            versions = tuple(versions)
+            object.__setattr__(self, "versions", versions)
+        if not versions:
+            return
+        kind = type(versions[0])
+        if not issubclass(kind, _Version):
+            raise TypeError(f"siblings hold versions, got a {kind.__name__}")
+        if len(versions) == 1:
+            return
+        keys: list[str] = []
+        in_order = True
+        for v in versions:
+            if type(v) is not kind:
+                names = sorted({type(v).KIND for v in versions})
+                raise ValueError(f"siblings mix versionings: {', '.join(names)}")
+            key = v.sort_key
+            if keys and keys[-1] >= key:
+                in_order = False
+            keys.append(key)
+        # States read back from storage or the wire are already in canonical order, as are
+        # most merge results: sort and drop duplicates only when needed.
+        if not in_order:
+            canonical = dict(zip(keys, versions, strict=True))
+            object.__setattr__(self, "versions", tuple(canonical[k] for k in sorted(canonical)))
 
     @property
     def kind(self) -> str | None:
@@ -256,8 +462,8 @@ class Siblings:
     @property
     def values(self) -> list[Any]:
         """The distinct live values (tombstones excluded), sorted by their JSON encoding."""
-        live = sorted({v.value_json for v in self.versions if not v.is_tombstone})
-        return [json.loads(text) for text in live]
+        live = {v.value_json: v for v in self.versions if v.value_json != _TOMBSTONE_JSON}
+        return [live[text].value for text in sorted(live)]
 
     @property
     def is_empty(self) -> bool:
@@ -270,7 +476,8 @@ class Siblings:
         return bool(self.versions) and all(v.is_tombstone for v in self.versions)
 
     def to_json(self) -> list[dict[str, object]]:
-        """The canonical JSON-able form, for storage and the wire."""
+        """The canonical JSON-able form, for storage and the wire (a fresh structure that the
+        caller may change)."""
         return [v.to_json() for v in self.versions]
 
     @classmethod
@@ -278,59 +485,118 @@ class Siblings:
         """The state ``to_json`` produced; ``ValueError`` naming the bad entry otherwise."""
         if not isinstance(data, list):
             raise ValueError(f"siblings: expected a list, got {type(data).__name__}")
-        return cls(tuple(_version_from_json(entry, i) for i, entry in enumerate(data)))
+        return cls(tuple([_version_from_json(entry, i) for i, entry in enumerate(data)]))
 
     def digest(self) -> bytes:
         """A stable SHA-256 of the canonical form, for Merkle trees."""
-        return hashlib.sha256(_canonical(self.to_json()).encode()).digest()
+        digest = self._digest
+        if digest is None:
+            # The canonical text of the list is its versions' canonical texts, spliced.
+            text = "[" + ",".join([v.sort_key for v in self.versions]) + "]"
+            digest = hashlib.sha256(text.encode()).digest()
+            object.__setattr__(self, "_digest", digest)
+        return digest
 
 
 Siblings.EMPTY = Siblings()
 
 
 def _version_from_json(entry: object, index: int) -> Version:
-    where = f"siblings[{index}]"
+    """Entry ``index`` of a state's JSON form, as a version; ``ValueError`` naming the problem
+    otherwise."""
     if not isinstance(entry, dict) or "value" not in entry:
-        raise ValueError(f"{where}: expected an object with a 'value'")
-    value_json = _encode_value(entry["value"])
-    keys = set(entry)
-    if keys == {"value", "dot", "past"}:
-        dot, past = entry["dot"], entry["past"]
-        if not (
-            isinstance(dot, list) and len(dot) == 2 and _is_name(dot[0]) and _is_count(dot[1], 1)
-        ):
-            raise ValueError(f"{where}: 'dot' must be [node, counter >= 1]")
-        if not isinstance(past, dict) or not all(
-            _is_name(n) and _is_count(c, 1) for n, c in past.items()
-        ):
-            raise ValueError(f"{where}: 'past' must map node names to counters >= 1")
-        if past.get(dot[0], 0) >= dot[1]:
-            raise ValueError(f"{where}: the dot {dot} is already in its own past")
-        return DvvVersion(value_json, dot[0], dot[1], tuple(sorted(past.items())))
-    if keys == {"value", "clock"}:
-        clock = entry["clock"]
-        if (
-            not isinstance(clock, dict)
-            or not clock
-            or not all(
-                _is_name(n)
-                and isinstance(e, list)
-                and len(e) == 2
-                and _is_count(e[0], 1)
-                and _is_count(e[1], 0)
-                for n, e in clock.items()
-            )
-        ):
-            raise ValueError(f"{where}: 'clock' must map node names to [counter, timestamp_ms]")
-        return VclockVersion(value_json, tuple(sorted((n, e[0], e[1]) for n, e in clock.items())))
-    if keys == {"value", "ts", "node"}:
+        raise ValueError(f"siblings[{index}]: expected an object with a 'value'")
+    value = entry["value"]
+    value_json = _encode_value(value)
+    # The shapes differ in their key sets: {value, dot, past}, {value, clock}, {value, ts, node}
+    # (``value`` is present, so a count and two memberships decide).
+    size = len(entry)
+    version: Version | None
+    if size == 3 and "dot" in entry and "past" in entry:
+        version = _dvv_fast(value_json, entry["dot"], entry["past"], value)
+        if version is None:
+            version = _dvv_checked(value_json, entry["dot"], entry["past"], index)
+            _remember_value(version, value)
+        return version
+    if size == 2 and "clock" in entry:
+        version = _vclock_fast(value_json, entry["clock"], value)
+        if version is None:
+            version = _vclock_checked(value_json, entry["clock"], index)
+            _remember_value(version, value)
+        return version
+    if size == 3 and "ts" in entry and "node" in entry:
         if not _is_count(entry["ts"], 0) or not _is_name(entry["node"]):
-            raise ValueError(f"{where}: 'ts' must be an integer >= 0 and 'node' a name")
-        return LwwVersion(value_json, entry["ts"], entry["node"])
+            raise ValueError(f"siblings[{index}]: 'ts' must be an integer >= 0 and 'node' a name")
+        return _new_lww(value_json, entry["ts"], entry["node"], value)
     raise ValueError(
-        f"{where}: unknown version shape with keys {sorted(keys)}; expected "
+        f"siblings[{index}]: unknown version shape with keys {sorted(set(entry))}; expected "
         "value+dot+past (dvv), value+clock (vclock) or value+ts+node (lww)"
     )
+
+
+# The ``_fast`` readers accept the shape ``to_json`` writes (plain strings and integers, nodes
+# already sorted) in one pass; for anything else they return None and the ``_checked`` readers
+# decide, naming the problem if there is one.
+
+
+def _dvv_fast(value_json: str, dot: object, past: object, value: Any) -> DvvVersion | None:
+    if not (type(dot) is list and len(dot) == 2 and type(past) is dict):
+        return None
+    node, counter = dot
+    if not (type(node) is str and node and type(counter) is int and counter >= 1):
+        return None
+    entries = tuple(past.items())
+    if not _is_sorted_count_map(entries, 1) or past.get(node, 0) >= counter:
+        return None
+    return _new_dvv(value_json, node, counter, entries, value)
+
+
+def _dvv_checked(value_json: str, dot: object, past: object, index: int) -> DvvVersion:
+    where = f"siblings[{index}]"
+    if not (isinstance(dot, list) and len(dot) == 2 and _is_name(dot[0]) and _is_count(dot[1], 1)):
+        raise ValueError(f"{where}: 'dot' must be [node, counter >= 1]")
+    if not isinstance(past, dict) or not all(
+        _is_name(n) and _is_count(c, 1) for n, c in past.items()
+    ):
+        raise ValueError(f"{where}: 'past' must map node names to counters >= 1")
+    if past.get(dot[0], 0) >= dot[1]:
+        raise ValueError(f"{where}: the dot {dot} is already in its own past")
+    return DvvVersion(value_json, dot[0], dot[1], tuple(sorted(past.items())))
+
+
+def _vclock_fast(value_json: str, clock: object, value: Any) -> VclockVersion | None:
+    if not (type(clock) is dict and clock):
+        return None
+    entries = []
+    previous = ""
+    for node, entry in clock.items():
+        if not (type(node) is str and node > previous and type(entry) is list and len(entry) == 2):
+            return None
+        counter, stamp = entry
+        if not (type(counter) is int and counter >= 1 and type(stamp) is int and stamp >= 0):
+            return None
+        entries.append((node, counter, stamp))
+        previous = node
+    return _new_vclock(value_json, tuple(entries), value)
+
+
+def _vclock_checked(value_json: str, clock: object, index: int) -> VclockVersion:
+    if (
+        not isinstance(clock, dict)
+        or not clock
+        or not all(
+            _is_name(n)
+            and isinstance(e, list)
+            and len(e) == 2
+            and _is_count(e[0], 1)
+            and _is_count(e[1], 0)
+            for n, e in clock.items()
+        )
+    ):
+        raise ValueError(
+            f"siblings[{index}]: 'clock' must map node names to [counter, timestamp_ms]"
+        )
+    return VclockVersion(value_json, tuple(sorted((n, e[0], e[1]) for n, e in clock.items())))
 
 
 # ---------------------------------------------------------------------------- versionings
@@ -355,20 +621,62 @@ class Versioning(Protocol):
     def clocks(self, s: Siblings) -> list[dict[str, int]]: ...
 
 
-_V = TypeVar("_V", DvvVersion, VclockVersion, LwwVersion)
+def _typed(s: Siblings, kind: type[_V], versioning_name: str) -> tuple[_V, ...]:
+    """The versions of ``s``, checked to belong to this versioning (siblings never mix
+    versionings, so the first version speaks for all)."""
+    if s.versions and not isinstance(s.versions[0], kind):
+        raise ValueError(
+            f"siblings hold {s.versions[0].KIND} versions but this cluster uses "
+            f"versioning={versioning_name}"
+        )
+    return cast("tuple[_V, ...]", s.versions)  # a string: no generic alias built per call
 
 
-def _typed(s: Siblings, kind: type[_V], versioning_name: str) -> list[_V]:
-    """The versions of ``s``, checked to belong to this versioning."""
-    out: list[_V] = []
-    for v in s.versions:
-        if not isinstance(v, kind):
-            raise ValueError(
-                f"siblings hold {v.KIND} versions but this cluster uses "
-                f"versioning={versioning_name}"
-            )
-        out.append(v)
-    return out
+def _union(
+    a: Siblings, b: Siblings, kind: type[_V], versioning_name: str
+) -> tuple[tuple[_V, ...], Siblings | None]:
+    """The versions a merge of ``a`` and ``b`` chooses from, and the input state that equals
+    the merge if the merge keeps every one of them. Equal states (a read's replicas mostly
+    agree) and an empty side (a read's first answer, a key new to a replica) need only one
+    side's versions: a duplicate neither supersedes nor saves anything."""
+    mine, theirs = _typed(a, kind, versioning_name), _typed(b, kind, versioning_name)
+    if not theirs or a is b or mine == theirs:
+        return mine, a
+    if not mine:
+        return theirs, b
+    return mine + theirs, None
+
+
+def _merged(union: Sequence[_V], kept: list[_V], whole: Siblings | None) -> Siblings:
+    """The merge result, ``kept`` (the maximal versions of ``union``): ``whole`` itself when
+    that is every version of ``union``."""
+    if whole is None or len(kept) != len(union):
+        whole = Siblings(tuple(kept))
+    # No version of a merge supersedes another, so merging it again changes nothing.
+    object.__setattr__(whole, "_maximal", True)
+    return whole
+
+
+def _reach_and_winners(
+    versions: Iterable[DvvVersion],
+) -> tuple[dict[str, int], dict[tuple[str, int], DvvVersion]] | None:
+    """The join of the versions' pasts, and for each dot the version claiming it that wins
+    the tie (the largest canonical text); ``None`` if some version's past already contains its
+    own dot (only a hand-built version can), which the one-pass comparisons cannot handle."""
+    reach: dict[str, int] = {}
+    winners: dict[tuple[str, int], DvvVersion] = {}
+    for w in versions:
+        node, counter = w.node, w.counter
+        for n, c in w.past:
+            if c > reach.get(n, 0):
+                reach[n] = c
+            if n == node and c >= counter:
+                return None
+        dot = (node, counter)
+        best = winners.get(dot)
+        if best is None or (best is not w and best != w and w.sort_key > best.sort_key):
+            winners[dot] = w
+    return reach, winners
 
 
 class Dvv:
@@ -383,24 +691,65 @@ class Dvv:
         versions = _typed(local, DvvVersion, self.name)
         seen = context.as_dict()
         # A fresh event at `node`: above everything the client and this replica know of it.
-        counter = max([seen.get(node, 0)] + [v.clock().get(node, 0) for v in versions]) + 1
-        new = DvvVersion(_encode_value(value), node, counter, context.counters)
+        counter = seen.get(node, 0)
+        for v in versions:
+            if v.node == node and v.counter > counter:
+                counter = v.counter
+            for n, c in v.past:
+                if n == node and c > counter:
+                    counter = c
+        counter += 1
+        new = _new_dvv(_encode_value(value), node, counter, context.counters, value)
         concurrent = [v for v in versions if seen.get(v.node, 0) < v.counter]
         return Siblings((new, *concurrent)), _join(seen, {node: counter})
 
     def merge(self, a: Siblings, b: Siblings) -> Siblings:
-        union = _typed(a, DvvVersion, self.name) + _typed(b, DvvVersion, self.name)
-        return Siblings(tuple(v for v in union if not any(w != v and v.seen_by(w) for w in union)))
+        union, whole = _union(a, b, DvvVersion, self.name)
+        if whole is not None and whole._maximal:
+            return whole
+        found = _reach_and_winners(union)
+        if found is None:
+            kept = [v for v in union if not any(w != v and v.seen_by(w) for w in union)]
+            return _merged(union, kept, whole)
+        # One pass instead of every pair: a version is superseded when some version's past
+        # reaches its dot (a well-formed past never reaches its own dot, hence never that of
+        # another version claiming the same dot), or when another value claiming the same dot
+        # wins the tie.
+        reach, winners = found
+        kept = []
+        for v in union:
+            if reach.get(v.node, 0) < v.counter:
+                winner = winners[(v.node, v.counter)]
+                if winner is v or winner == v:
+                    kept.append(v)
+        return _merged(union, kept, whole)
 
     def context(self, s: Siblings) -> Context:
         joined: dict[str, int] = {}
         for v in _typed(s, DvvVersion, self.name):
-            joined = _join(joined, v.clock())
+            for n, c in v.past:
+                if c > joined.get(n, 0):
+                    joined[n] = c
+            if v.counter > joined.get(v.node, 0):
+                joined[v.node] = v.counter
         return Context.of(joined)
 
     def descends(self, a: Siblings, b: Siblings) -> bool:
         mine = _typed(a, DvvVersion, self.name)
-        return all(any(v.seen_by(w) for w in mine) for v in _typed(b, DvvVersion, self.name))
+        theirs = _typed(b, DvvVersion, self.name)
+        if not theirs or a is b or mine == theirs:
+            return True  # every version has seen itself
+        found = _reach_and_winners(mine)
+        if found is None:
+            return all(any(v.seen_by(w) for w in mine) for v in theirs)
+        reach, winners = found
+        for v in theirs:
+            if reach.get(v.node, 0) >= v.counter:
+                continue
+            winner = winners.get((v.node, v.counter))
+            if winner is None or not (winner is v or winner == v or winner.sort_key >= v.sort_key):
+                return False
+        return True
 
     def clocks(self, s: Siblings) -> list[dict[str, int]]:
         return [v.clock() for v in _typed(s, DvvVersion, self.name)]
@@ -414,10 +763,33 @@ def _vclock_key(v: VclockVersion) -> tuple[int, str, str]:
 
 def _vclock_below(v: VclockVersion, w: VclockVersion) -> bool:
     """``v`` is superseded by ``w``: a strictly smaller clock, or an equal clock that loses."""
-    vc, wc = v.clock(), w.clock()
+    return v is not w and _clock_below(v, v._clock, w, w._clock)
+
+
+def _clock_below(
+    v: VclockVersion, vc: dict[str, int], w: VclockVersion, wc: dict[str, int]
+) -> bool:
+    """``_vclock_below`` for two distinct versions, given their clocks."""
     if vc == wc:
         return _vclock_key(v) < _vclock_key(w)
-    return all(c <= wc.get(n, 0) for n, c in vc.items())
+    if len(vc) > len(wc):
+        return False  # v counts an event at a node w has never heard of
+    for n, c in vc.items():  # noqa: SIM110 (a plain loop: half the cost of all() here)
+        if c > wc.get(n, 0):
+            return False
+    return True
+
+
+def _vclock_maximal(versions: Sequence[VclockVersion]) -> list[VclockVersion]:
+    """The versions no other version supersedes (each clock looked up once)."""
+    if len(versions) < 2:
+        return list(versions)
+    clocked = [(v, v._clock) for v in versions]
+    return [
+        v
+        for v, vc in clocked
+        if not any(w is not v and _clock_below(v, vc, w, wc) for w, wc in clocked)
+    ]
 
 
 class Vclock:
@@ -438,8 +810,8 @@ class Vclock:
             others = sorted((n for n in entries if n != node), key=lambda n: (entries[n][1], n))
             for victim in others[: len(entries) - VCLOCK_MAX_ENTRIES]:
                 del entries[victim]
-        new = VclockVersion(
-            _encode_value(value), tuple(sorted((n, c, t) for n, (c, t) in entries.items()))
+        new = _new_vclock(
+            _encode_value(value), tuple(sorted([(n, c, t) for n, (c, t) in entries.items()])), value
         )
         # Keep the maximal versions of local ∪ {new}, as merge would: equal clocks mean one of
         # the two writes is silently lost (normally the older one); a local version that
@@ -447,15 +819,14 @@ class Vclock:
         return self._maximal([new, *versions]), new.clock()
 
     def merge(self, a: Siblings, b: Siblings) -> Siblings:
-        return self._maximal(
-            _typed(a, VclockVersion, self.name) + _typed(b, VclockVersion, self.name)
-        )
+        union, whole = _union(a, b, VclockVersion, self.name)
+        if whole is not None and whole._maximal:
+            return whole
+        return _merged(union, _vclock_maximal(union), whole)
 
     @staticmethod
     def _maximal(versions: list[VclockVersion]) -> Siblings:
-        return Siblings(
-            tuple(v for v in versions if not any(_vclock_below(v, w) for w in versions))
-        )
+        return Siblings(tuple(_vclock_maximal(versions)))
 
     def context(self, s: Siblings) -> Context:
         best: dict[str, tuple[int, int]] = {}
@@ -468,10 +839,10 @@ class Vclock:
 
     def descends(self, a: Siblings, b: Siblings) -> bool:
         mine = _typed(a, VclockVersion, self.name)
-        return all(
-            any(v == w or _vclock_below(v, w) for w in mine)
-            for v in _typed(b, VclockVersion, self.name)
-        )
+        theirs = _typed(b, VclockVersion, self.name)
+        if a is b or mine == theirs:
+            return True  # every version equals itself
+        return all(any(v == w or _vclock_below(v, w) for w in mine) for v in theirs)
 
     def clocks(self, s: Siblings) -> list[dict[str, int]]:
         return [v.clock() for v in _typed(s, VclockVersion, self.name)]
@@ -489,11 +860,17 @@ class Lww:
     def update(
         self, local: Siblings, context: Context, value: Any, node: str, now_ms: float
     ) -> tuple[Siblings, dict[str, int]]:
-        new = LwwVersion(_encode_value(value), int(now_ms), node)
+        new = _new_lww(_encode_value(value), int(now_ms), node, value)
         return self._latest([new, *_typed(local, LwwVersion, self.name)]), {}
 
     def merge(self, a: Siblings, b: Siblings) -> Siblings:
-        return self._latest(_typed(a, LwwVersion, self.name) + _typed(b, LwwVersion, self.name))
+        union, whole = _union(a, b, LwwVersion, self.name)
+        if whole is not None and whole._maximal:
+            return whole
+        winner = max(union, key=_lww_key, default=None)
+        if winner is None:
+            return Siblings.EMPTY
+        return _merged(union, [winner], whole)
 
     @staticmethod
     def _latest(versions: Iterable[LwwVersion]) -> Siblings:

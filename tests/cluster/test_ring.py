@@ -167,6 +167,44 @@ def test_walk_visits_every_node_once_starting_at_the_owner(ring: Ring, data: st.
     assert sorted(walk) == list(ring.nodes)
 
 
+@settings(max_examples=60)
+@given(rings(), st.lists(st.booleans(), max_size=4))
+def test_every_walk_is_the_distinct_owners_met_clockwise(ring: Ring, joins: list[bool]) -> None:
+    for i, join in enumerate(joins):
+        if join and len(ring.nodes) < ring.partitions:
+            ring = ring.add_node(f"x{i}")
+        elif not join and len(ring.nodes) > 1:
+            ring = ring.remove_node(ring.nodes[-1])
+    q = ring.partitions
+    for p in range(q):
+        clockwise = [ring.owners[(p + step) % q] for step in range(q)]
+        expected = list(dict.fromkeys(clockwise))
+        assert ring.walk(p) == expected
+        assert ring.walk(p) == expected  # asked again: the same answer
+        assert ring.partition_primaries(p, 2) == expected[:2]
+    with pytest.raises(ValueError, match="out of range"):
+        ring.walk(q)
+
+
+@given(rings(), keys, st.integers(1, 4), st.data())
+def test_answers_are_fresh_lists_whatever_form_the_up_nodes_take(
+    ring: Ring, key: str, n: int, data: st.DataObject
+) -> None:
+    up = data.draw(st.sets(st.sampled_from(ring.nodes)))
+    expected = ring.preference_list(key, n, up)
+    assert ring.preference_list(key, n, sorted(up)) == expected
+    assert ring.preference_list(key, n, frozenset(up)) == expected
+    assert ring.preference_list(key, n, dict.fromkeys(up)) == expected
+    # Callers may change what they are given without changing the ring's next answers.
+    walk, primaries = ring.walk(ring.partition_of(key)), ring.primaries(key, n)
+    ring.preference_list(key, n, up).clear()
+    ring.walk(ring.partition_of(key)).reverse()
+    ring.primaries(key, n).append("junk")
+    assert ring.preference_list(key, n, up) == expected
+    assert ring.walk(ring.partition_of(key)) == walk
+    assert ring.primaries(key, n) == primaries
+
+
 @settings(max_examples=150)
 @given(rings(), keys, st.integers(1, 6), st.lists(st.booleans(), max_size=4))
 def test_preference_list_with_everyone_up_is_the_first_n_distinct_primaries(

@@ -5,6 +5,8 @@ states survive the wire, and each versioning loses (or keeps) concurrent writes 
 from __future__ import annotations
 
 import base64
+import dataclasses
+import hashlib
 import json
 from dataclasses import dataclass, field
 from itertools import product
@@ -417,3 +419,191 @@ def test_every_named_versioning_exists() -> None:
     for name, other in product(VERSIONINGS, VERSIONINGS):
         assert (versioning(name) is versioning(other)) == (name == other)
         assert versioning(name).name == name
+
+
+# ---------------------------------------------------------------------- canonical forms
+
+
+def canonical(data: object) -> str:
+    """The canonical JSON text, computed from scratch (not by the code under test)."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=6),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner),
+    max_leaves=6,
+).filter(lambda v: "Infinity" not in canonical(v))
+
+
+@st.composite
+def rich_states(draw: st.DrawFn) -> tuple[Versioning, Siblings]:
+    """A state of 0-3 concurrent versions with arbitrary JSON values and node names."""
+    mode = versioning(draw(st.sampled_from(VERSIONINGS)))
+    names = st.text(min_size=1, max_size=4)
+    base, _ = mode.update(Siblings.EMPTY, EMPTY_CONTEXT, draw(json_values), draw(names), 1_000)
+    state = base
+    for step in range(draw(st.integers(0, 3))):
+        other, _ = mode.update(
+            base, mode.context(base), draw(json_values), draw(names), 2_000 + step
+        )
+        state = mode.merge(state, other)
+    return mode, state
+
+
+@given(rich_states())
+def test_sort_keys_digests_and_json_are_the_canonical_forms(
+    case: tuple[Versioning, Siblings],
+) -> None:
+    _, state = case
+    texts = [canonical(v.to_json()) for v in state.versions]
+    assert [v.sort_key for v in state.versions] == texts
+    assert texts == sorted(texts) and len(set(texts)) == len(texts)  # canonical order
+    wire = canonical(state.to_json())
+    assert state.digest() == hashlib.sha256(wire.encode()).digest()
+    assert Siblings.from_json(json.loads(wire)) == state
+    assert canonical(Siblings.from_json(json.loads(wire)).to_json()) == wire
+
+
+@settings(max_examples=150)
+@given(run_and_states(3))
+def test_merges_give_canonical_states_that_survive_the_wire(
+    case: tuple[Versioning, list[Siblings]],
+) -> None:
+    mode, (a, b, c) = case
+    for merged in (mode.merge(a, b), mode.merge(mode.merge(a, b), c), mode.merge(c, c)):
+        fresh = Siblings.from_json(json.loads(json.dumps(merged.to_json())))
+        assert fresh == merged
+        assert fresh.digest() == merged.digest()
+        assert [v.sort_key for v in merged.versions] == sorted(
+            canonical(v.to_json()) for v in merged.versions
+        )
+        assert mode.context(fresh) == mode.context(merged)
+        assert mode.descends(fresh, merged) and mode.descends(merged, fresh)
+
+
+@given(rich_states())
+def test_versions_read_or_written_equal_versions_built_from_their_fields(
+    case: tuple[Versioning, Siblings],
+) -> None:
+    _, state = case
+    for source in (state, Siblings.from_json(json.loads(json.dumps(state.to_json())))):
+        for v in source.versions:
+            fields = {f.name: getattr(v, f.name) for f in dataclasses.fields(v) if f.init}
+            rebuilt = type(v)(**fields)
+            assert rebuilt == v and hash(rebuilt) == hash(v) and repr(rebuilt) == repr(v)
+            assert rebuilt.sort_key == v.sort_key and rebuilt.to_json() == v.to_json()
+            assert rebuilt.value == v.value
+
+
+@pytest.mark.parametrize("mode_name", VERSIONINGS)
+def test_json_forms_and_values_are_fresh_copies_the_caller_may_change(mode_name: str) -> None:
+    mode = versioning(mode_name)
+    state, _ = mode.update(Siblings.EMPTY, EMPTY_CONTEXT, {"items": [1, 2]}, "a", 1_000)
+    before = json.dumps(state.to_json())
+    value = state.to_json()[0]["value"]
+    assert isinstance(value, dict)
+    value["items"].append(3)
+    state.to_json().append({"value": "junk"})
+    state.values[0]["items"].clear()
+    state.versions[0].value["items"].clear()
+    assert json.dumps(state.to_json()) == before
+    assert state.values == [{"items": [1, 2]}]
+
+
+def test_stored_states_of_every_versioning_still_load_and_write_back_unchanged() -> None:
+    stored = [
+        [
+            {"dot": ["n1", 3], "past": {"n1": 2, "n2": 4}, "value": "x"},
+            {"dot": ["n2", 5], "past": {"n1": 2, "n2": 4}, "value": None},
+        ],
+        [{"clock": {"n1": [3, 1700000000000], "n2": [1, 1699999999000]}, "value": [1, "é"]}],
+        [{"node": "n3", "ts": 1700000000000, "value": {"b": 1, "a": 2}}],
+    ]
+    for raw in stored:
+        state = Siblings.from_json(json.loads(json.dumps(raw)))
+        assert state.to_json() == raw
+        assert state.digest() == hashlib.sha256(canonical(raw).encode()).digest()
+
+
+# ---------------------------------------------------------------------- hand-built states
+
+
+def dvv_versions() -> st.SearchStrategy[DvvVersion]:
+    """Any dvv version, including ones no cluster makes: two values claiming one dot, a dot
+    already in its own past."""
+    names = st.sampled_from(NODES)
+    return st.builds(
+        lambda value, node, counter, past: DvvVersion(
+            canonical(value), node, counter, tuple(sorted(past.items()))
+        ),
+        st.sampled_from(["x", "y", None]),
+        names,
+        st.integers(1, 3),
+        st.dictionaries(names, st.integers(1, 3)),
+    )
+
+
+def dvvs_of(s: Siblings) -> list[DvvVersion]:
+    return [v for v in s.versions if isinstance(v, DvvVersion)]
+
+
+@given(st.lists(dvv_versions(), max_size=4), st.lists(dvv_versions(), max_size=4))
+def test_dvv_merge_and_descends_follow_seen_by_on_any_versions(
+    xs: list[DvvVersion], ys: list[DvvVersion]
+) -> None:
+    dvv = versioning("dvv")
+    a, b = Siblings(tuple(xs)), Siblings(tuple(ys))
+    ours, theirs = dvvs_of(a), dvvs_of(b)
+    union = ours + theirs
+    survivors = {v.sort_key for v in union if not any(w != v and v.seen_by(w) for w in union)}
+    assert keys_of(dvv.merge(a, b)) == survivors
+    assert dvv.descends(a, b) == all(any(v.seen_by(w) for w in ours) for v in theirs)
+    # A merge with itself or with nothing still drops what the state's own versions supersede.
+    mine = {v.sort_key for v in ours if not any(w != v and v.seen_by(w) for w in ours)}
+    assert keys_of(dvv.merge(a, a)) == keys_of(dvv.merge(a, Siblings.EMPTY)) == mine
+    assert keys_of(dvv.merge(Siblings.EMPTY, a)) == mine
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["x", "y", None]),
+            st.dictionaries(
+                st.sampled_from(NODES),
+                st.tuples(st.integers(1, 3), st.integers(0, 2)),
+                min_size=1,
+            ),
+        ),
+        max_size=5,
+    )
+)
+def test_vclock_merge_keeps_one_winner_per_maximal_clock_on_any_versions(
+    specs: list[tuple[object, dict[str, tuple[int, int]]]],
+) -> None:
+    vclock = versioning("vclock")
+    versions = [
+        VclockVersion(canonical(value), tuple(sorted((n, c, t) for n, (c, t) in clock.items())))
+        for value, clock in specs
+    ]
+    state = Siblings(tuple(versions))
+    merged = vclock.merge(state, Siblings.EMPTY)
+    assert merged == vclock.merge(state, state) == vclock.merge(Siblings.EMPTY, state)
+
+    def tie(v: VclockVersion) -> tuple[int, str, str]:  # the documented order of equal clocks
+        return (max(t for _, _, t in v.entries), v.value_json, v.sort_key)
+
+    winners: dict[tuple[tuple[str, int], ...], VclockVersion] = {}
+    for v in versions:
+        clock = tuple(sorted(v.clock().items()))
+        if clock not in winners or tie(v) > tie(winners[clock]):
+            winners[clock] = v
+    maximal = {
+        clock
+        for clock in winners
+        if not any(
+            other != clock and all(c <= dict(other).get(n, 0) for n, c in clock)
+            for other in winners
+        )
+    }
+    assert keys_of(merged) == {winners[clock].sort_key for clock in maximal}
