@@ -15,7 +15,9 @@ Errors are ``ClientError`` with ``definite``: True when the request certainly ch
 from __future__ import annotations
 
 import asyncio
+import heapq
 import itertools
+import math
 import random
 import time
 from collections.abc import Mapping
@@ -24,6 +26,7 @@ from typing import Any, cast
 
 import zmq
 
+from cluster.io_threads import defer_new_io_threads, threads
 from cluster.messages import (
     AdminReply,
     AdminRequest,
@@ -37,6 +40,9 @@ from cluster.messages import (
 )
 from cluster.ring import Ring
 from cluster.server import dialing_socket_options
+
+# Keys whose primaries a client remembers (forgotten all at once when full).
+KEY_CACHE = 1 << 16
 
 # How long past the coordinator's own deadline (which the request carries) the client still
 # waits: the coordinator answers "timeout" itself at its deadline, and that answer should win
@@ -145,6 +151,7 @@ class _Base:
         self.ring = ring
         self.n = n
         self._primaries: dict[int, list[str]] = {}  # by partition: the ring walk is not free
+        self._key_primaries: dict[str, list[str]] = {}  # by key: nor is hashing it
 
     def pick(self, node: str | None, key: str | None = None) -> str:
         """The node to ask: ``node`` if given; else, with a ring, one of the key's primaries at
@@ -152,21 +159,26 @@ class _Base:
         random. Random choices come from the seeded rng."""
         if node is None:
             if self.ring is not None and key is not None:
-                partition = self.ring.partition_of(key)
-                primaries = self._primaries.get(partition)
+                primaries = self._key_primaries.get(key)
                 if primaries is None:
-                    primaries = [
-                        p
-                        for p in self.ring.partition_primaries(partition, self.n)
-                        if p in self.endpoints
-                    ]
-                    self._primaries[partition] = primaries
+                    primaries = self._partition_primaries(self.ring.partition_of(key))
+                    if len(self._key_primaries) >= KEY_CACHE:
+                        self._key_primaries.clear()
+                    self._key_primaries[key] = primaries
                 if primaries:
                     return self.rng.choice(primaries)
             return self.rng.choice(self._names)
         if node not in self.endpoints:
             raise ValueError(f"unknown node {node!r}; known: {', '.join(self._names)}")
         return node
+
+    def _partition_primaries(self, partition: int) -> list[str]:
+        primaries = self._primaries.get(partition)
+        if primaries is None:
+            assert self.ring is not None
+            walk = self.ring.partition_primaries(partition, self.n)
+            primaries = self._primaries[partition] = [p for p in walk if p in self.endpoints]
+        return primaries
 
     def _timeout(self, timeout_ms: int | None) -> int:
         return self.timeout_ms if timeout_ms is None else timeout_ms
@@ -230,7 +242,10 @@ class Client(_Base):
     def _socket(self, node: str) -> zmq.Socket[bytes]:
         sock = self._sockets.get(node)
         if sock is None:
+            before = None if self._sockets else threads()
             sock = self._context.socket(zmq.DEALER)
+            if before is not None:  # the context's first socket started its I/O threads
+                defer_new_io_threads(before)
             dialing_socket_options(sock)
             sock.connect(self.endpoints[node])
             self._sockets[node] = sock
@@ -322,7 +337,6 @@ class Client(_Base):
 # --------------------------------------------------------------------------- asyncio
 
 # Plain ints: pyzmq's flag enums cost a conversion on every call in the hot path.
-_EVENTS = int(zmq.EVENTS)
 _POLLIN = int(zmq.POLLIN)
 _NOBLOCK = int(zmq.NOBLOCK)
 
@@ -347,14 +361,17 @@ class _Connection:
         self.sock.connect(endpoint)
         self.fd = cast(int, self.sock.getsockopt(zmq.FD))
         self.waiting: dict[int, tuple[type[Any], asyncio.Future[Any]]] = {}
+        self._readable = [(self.sock, _POLLIN)]
         self.loop.add_reader(self.fd, self.drain)
 
     def drain(self) -> None:
         """Hand every queued reply to the request waiting for it; drop late and foreign ones."""
         sock = self.sock
-        # Asking for EVENTS also resets the descriptor; checking it first avoids raising (and
-        # paying for) a zmq.Again on every wake-up.
-        while cast(int, sock.getsockopt(_EVENTS)) & _POLLIN:
+        readable = self._readable
+        # A zero-timeout poll reads the socket's EVENTS, which also resets the descriptor;
+        # asking first avoids raising (and paying for) a zmq.Again on every wake-up, and the
+        # poll skips the option-name lookup ``getsockopt`` makes.
+        while zmq.zmq_poll(readable, 0):
             try:
                 reply = decode(sock.recv(_NOBLOCK))
             except ProtocolError:
@@ -381,9 +398,48 @@ class _Connection:
         self.sock.close(0)
 
 
-def _expire(future: asyncio.Future[Any]) -> None:
-    if not future.done():
-        future.set_exception(TimeoutError())
+class _Deadlines:
+    """The deadlines of an event loop's outstanding requests, with one loop timer set for the
+    earliest rather than one per request: asyncio keeps its timers in a heap ordered by a
+    Python-level comparison, which costs more than the request itself at thousands a second.
+    A future whose deadline passes gets a ``TimeoutError``; finished ones are skipped."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self._heap: list[tuple[float, int, asyncio.Future[Any]]] = []
+        self._seq = itertools.count()
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = math.inf
+
+    def add(self, deadline: float, future: asyncio.Future[Any]) -> None:
+        heapq.heappush(self._heap, (deadline, next(self._seq), future))
+        if deadline < self._timer_at:
+            self._arm(deadline)
+
+    def _arm(self, at: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_at = at
+        self._timer = self.loop.call_at(at, self._fire)
+
+    def _fire(self) -> None:
+        self._timer, self._timer_at = None, math.inf
+        heap = self._heap
+        now = self.loop.time()
+        while heap and heap[0][0] <= now:
+            future = heapq.heappop(heap)[2]
+            if not future.done():
+                future.set_exception(TimeoutError())
+        while heap and heap[0][2].done():  # answered: no need to wake up for them
+            heapq.heappop(heap)
+        if heap:
+            self._arm(heap[0][0])
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer, self._timer_at = None, math.inf
+        self._heap.clear()
 
 
 class AsyncClient(_Base):
@@ -401,11 +457,15 @@ class AsyncClient(_Base):
         super().__init__(endpoints, timeout_ms, rng, ring, n)
         self._context = zmq.Context()
         self._connections: dict[str, _Connection] = {}
+        self._deadlines: _Deadlines | None = None
 
     def _connection(self, node: str) -> _Connection:
         conn = self._connections.get(node)
         if conn is None:
+            before = None if self._connections else threads()
             conn = _Connection(self._context, self.endpoints[node])
+            if before is not None:  # the context's first socket started its I/O threads
+                defer_new_io_threads(before)
             self._connections[node] = conn
         elif conn.loop is not asyncio.get_running_loop():
             raise RuntimeError("an AsyncClient must be used from one event loop only")
@@ -417,7 +477,10 @@ class AsyncClient(_Base):
         deadline = loop.time() + wait_ms / 1000
         future: asyncio.Future[Any] = loop.create_future()
         conn.waiting[request.req] = (_EXPECTED_REPLY[type(request)], future)
-        timer = loop.call_at(deadline, _expire, future)
+        deadlines = self._deadlines
+        if deadlines is None:
+            deadlines = self._deadlines = _Deadlines(loop)
+        deadlines.add(deadline, future)
         try:
             frame = encode(request)
             # No live connection yet (IMMEDIATE=1): retry until the deadline. A request never
@@ -431,7 +494,6 @@ class AsyncClient(_Base):
             except TimeoutError:
                 raise ClientError("timeout: no reply from the coordinator", False, node) from None
         finally:
-            timer.cancel()
             conn.waiting.pop(request.req, None)
             if not future.done():
                 future.cancel()
@@ -494,6 +556,8 @@ class AsyncClient(_Base):
         for conn in self._connections.values():
             conn.close()
         self._connections.clear()
+        if self._deadlines is not None:
+            self._deadlines.close()
         self._context.term()
 
     async def __aenter__(self) -> AsyncClient:

@@ -54,9 +54,11 @@ class Log:
 
 Effect = Send | Reply | SetTimer | Log
 
-# The node's periodic timers (a request's timer is ``Timer("request", req)``).
+# The node's timers: the periodic ones, and the one that expires requests past their
+# deadline (the node keeps the deadlines and sets it for the earliest).
 HEARTBEAT = Timer("heartbeat")
 GOSSIP = Timer("gossip")
 HANDOFF = Timer("handoff")  # the periodic round
 HANDOFF_NOW = Timer("handoff", 1)  # an extra round now (a peer came back, the ring changed)
 ANTI_ENTROPY = Timer("anti-entropy")
+REQUESTS = Timer("request")

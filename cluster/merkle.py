@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 FANOUT = 16
 DEPTH = 2  # 256 leaf buckets per partition: ~1 key per bucket at 10,000 keys over 64 partitions
@@ -32,8 +33,10 @@ def _h(data: bytes) -> bytes:
     return hashlib.blake2b(data, digest_size=_HASH_BYTES).digest()
 
 
+@lru_cache(maxsize=1 << 16)
 def bucket_of(key: str, leaves: int) -> int:
-    """The leaf bucket of ``key`` (independent of the key's partition, which uses MD5)."""
+    """The leaf bucket of ``key`` (independent of the key's partition, which uses MD5).
+    Remembered for recent keys: every write of a key asks again."""
     digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8, person=b"bucket").digest()
     return int.from_bytes(digest, "big") % leaves
 
@@ -106,15 +109,18 @@ class MerkleTree:
     _dirty: set[int] = field(default_factory=set)  # leaf buckets whose hashes are stale
     _size: int = 0
 
+    _leaves: int = field(init=False)
+
     def __post_init__(self) -> None:
         empty = _empty_hashes(self.shape)
         self._levels = [[empty[level]] * self.shape.width(level) for level in range(len(empty))]
+        self._leaves = self.shape.leaves
 
     # ------------------------------------------------------------------ content
 
     def set(self, key: str, digest: bytes | None) -> None:
         """Record ``key``'s state digest; ``None`` removes the key."""
-        index = bucket_of(key, self.shape.leaves)
+        index = bucket_of(key, self._leaves)
         bucket = self._buckets.get(index)
         if digest is None:
             if bucket is None or key not in bucket:
@@ -134,7 +140,7 @@ class MerkleTree:
         self._dirty.add(index)
 
     def digest(self, key: str) -> bytes | None:
-        bucket = self._buckets.get(bucket_of(key, self.shape.leaves))
+        bucket = self._buckets.get(bucket_of(key, self._leaves))
         return None if bucket is None else bucket.get(key)
 
     def bucket(self, index: int) -> dict[str, bytes]:
@@ -181,16 +187,25 @@ class MerkleTree:
 
 @dataclass
 class MerkleForest:
-    """One tree per partition that holds keys; the empty tree's hashes for the others."""
+    """One tree per partition that holds keys; the empty tree's hashes for the others. An
+    index from each key to its partition and digest answers ``digest`` and ``partition``
+    without hashing the key (a node asks on every request it serves)."""
 
     shape: Shape = field(default_factory=Shape)
     _trees: dict[int, MerkleTree] = field(default_factory=dict)
     _empty: MerkleTree = field(init=False)
+    _index: dict[str, tuple[int, bytes]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._empty = MerkleTree(self.shape)
 
     def set(self, partition: int, key: str, digest: bytes | None) -> None:
+        if digest is None:
+            known = self._index.get(key)
+            if known is not None and known[0] == partition:
+                del self._index[key]
+        else:
+            self._index[key] = (partition, digest)
         tree = self._trees.get(partition)
         if tree is None:
             if digest is None:
@@ -199,6 +214,16 @@ class MerkleForest:
         tree.set(key, digest)
         if not len(tree):
             del self._trees[partition]
+
+    def digest(self, key: str) -> bytes | None:
+        """The digest recorded for ``key``, in whichever partition."""
+        known = self._index.get(key)
+        return None if known is None else known[1]
+
+    def partition(self, key: str) -> int | None:
+        """The partition ``key`` was recorded in, if it is held."""
+        known = self._index.get(key)
+        return None if known is None else known[0]
 
     def tree(self, partition: int) -> MerkleTree:
         """The partition's tree (a shared empty tree if it holds no keys: do not modify it)."""

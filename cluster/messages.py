@@ -2,8 +2,10 @@
 
 Messages are frozen dataclasses; on the wire each is one ZeroMQ frame holding a compact JSON
 object whose ``"t"`` field names the message type. ``decode`` rejects anything that is not a
-well-formed message of a known type with a ``ProtocolError`` naming what was wrong, so a shell
-can log garbage and keep serving. No I/O here.
+well-formed message of a known type — unknown or missing fields, a field of the wrong kind (as
+its annotation says) — with a ``ProtocolError`` naming what was wrong, so a shell can log
+garbage and keep serving. A state a node already holds as JSON text travels as ``RawJson``,
+spliced into the frame unparsed. No I/O here.
 
 Requests carry a ``req`` id chosen by their sender; replies echo it, and a sender drops replies
 whose id it is no longer waiting for (late replies). Client requests carry ``timeout_ms``: the
@@ -14,8 +16,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import json.encoder
+import json.scanner
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 
 class ProtocolError(ValueError):
@@ -130,21 +135,30 @@ class ForwardReply:
 @dataclass(frozen=True)
 class ReplicaGet:
     """Coordinator → replica: send me your state of ``key`` (a fallback's hint for the down
-    primary ``hint_for``, when it is one)."""
+    primary ``hint_for``, when it is one).
+
+    ``digest`` (hex) is the digest of the coordinator's own main state of the key, when it has
+    one: a primary replica whose main state has that digest answers ``same`` instead of sending
+    the state back (Cassandra's digest reads), which saves both sides the state's encoding."""
 
     req: int
     src: str
     key: str
     hint_for: str | None = None
+    digest: str | None = None
     TYPE: ClassVar[str] = "rget"
 
 
 @dataclass(frozen=True)
 class ReplicaGetReply:
+    """A replica's state of ``key``, or ``same``: it equals the coordinator's (the request's
+    ``digest`` matched), and ``state`` is null."""
+
     req: int
     src: str
     key: str
-    state: Any  # Siblings.to_json(), or None when the replica holds nothing
+    state: Any  # Siblings.to_json() (perhaps as ``RawJson``), or None
+    same: bool = False
     TYPE: ClassVar[str] = "rget-reply"
 
 
@@ -333,73 +347,200 @@ MESSAGE_TYPES: dict[str, type[Any]] = {
     )
 }
 
-_FIELDS: dict[type[Any], frozenset[str]] = {
-    cls: frozenset(f.name for f in dataclasses.fields(cls)) for cls in MESSAGE_TYPES.values()
+
+# --------------------------------------------------------------------------- the codec
+#
+# Every message a node handles is decoded here and every one it sends encoded here, several
+# per client request, so both directions avoid per-call set-up: one shared encoder, the C
+# scanner without ``json.loads``' encoding detection, and a per-type decoder that checks the
+# fields' kinds from their annotations and fills the instance without the frozen dataclass's
+# per-field ``object.__setattr__``.
+
+
+class RawJson(str):
+    """JSON text to place into a message as it is, unparsed: a state a node already holds
+    in its stored (canonical) form. Only the fields in ``_RAW_FIELDS`` may hold one; the
+    receiver decodes it like any other field."""
+
+    __slots__ = ()
+
+
+# The fields that may carry a ``RawJson`` (one per type at most).
+_RAW_FIELDS: dict[type[Any], str] = {ReplicaGetReply: "state", ReplicaPut: "state"}
+
+
+_NONE = type(None)
+
+# A field's annotation says what its JSON must be: (what to call it, the JSON types allowed,
+# whether it must not be negative); ``None``: anything JSON.
+_KINDS: dict[str, tuple[str, tuple[type[Any], ...], bool] | None] = {
+    "int": ("a non-negative integer", (int,), True),
+    "int | None": ("an integer or null", (int, _NONE), False),
+    "str": ("a string", (str,), False),
+    "str | None": ("a string or null", (str, _NONE), False),
+    "bool": ("true or false", (bool,), False),
+    "list[Any]": ("a list", (list,), False),
+    "list[str]": ("a list", (list,), False),
+    "dict[str, Any]": ("an object", (dict,), False),
+    "dict[str, int]": ("an object", (dict,), False),
+    "Any": None,
 }
-_REQUIRED: dict[type[Any], frozenset[str]] = {
-    cls: frozenset(
-        f.name
-        for f in dataclasses.fields(cls)
-        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+
+
+@dataclass(frozen=True)
+class _Spec:
+    """How to decode one message type, derived once from its dataclass fields."""
+
+    cls: type[Any]
+    names: frozenset[str]
+    required: frozenset[str]
+    typed: tuple[tuple[str, tuple[type[Any], ...], str], ...]  # (field, JSON types, what)
+    naturals: tuple[str, ...]  # integer fields that must not be negative
+    defaults: dict[str, Any]  # plain defaults, copied into every instance missing them
+    factories: tuple[tuple[str, Any], ...]  # (field, default factory)
+    field_order: tuple[str, ...]
+
+
+def _spec(cls: type[Any]) -> _Spec:
+    fields = dataclasses.fields(cls)
+    typed = []
+    naturals = []
+    for f in fields:
+        annotation = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
+        if annotation not in _KINDS:
+            raise TypeError(f"{cls.__name__}.{f.name}: no wire check for type {annotation!r}")
+        kind = _KINDS[annotation]
+        if kind is not None:
+            what, types, natural = kind
+            typed.append((f.name, types, what))
+            if natural:
+                naturals.append(f.name)
+    return _Spec(
+        cls=cls,
+        names=frozenset(f.name for f in fields),
+        required=frozenset(
+            f.name
+            for f in fields
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        ),
+        typed=tuple(typed),
+        naturals=tuple(naturals),
+        defaults={f.name: f.default for f in fields if f.default is not dataclasses.MISSING},
+        factories=tuple(
+            (f.name, f.default_factory)
+            for f in fields
+            if f.default_factory is not dataclasses.MISSING
+        ),
+        field_order=tuple(f.name for f in fields),
     )
-    for cls in MESSAGE_TYPES.values()
-}
+
+
+_SPECS: dict[str, _Spec] = {tag: _spec(cls) for tag, cls in MESSAGE_TYPES.items()}
+_FIELDS: dict[type[Any], tuple[str, ...]] = {s.cls: s.field_order for s in _SPECS.values()}
+
+# What nodes send each other: the messages that name their sender (``src``).
+PEER_TYPES: frozenset[type[Any]] = frozenset(
+    cls for cls, fields in _FIELDS.items() if "src" in fields
+)
+
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+
+
+def _compact_encoder() -> Callable[[Any], str]:
+    """``_ENCODER.encode`` without its per-call set-up: the C encoder ``JSONEncoder`` builds
+    on every call, built once (no circular-reference check: messages are trees)."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # no C accelerator: the plain encoder
+        return _ENCODER.encode
+    chunks = make(
+        None, _ENCODER.default, json.encoder.encode_basestring_ascii, None, ":", ",",
+        False, False, True,
+    )  # fmt: skip
+    return lambda data: "".join(chunks(data, 0))
+
+
+_encode_json = _compact_encoder()
+_DECODER = json.JSONDecoder()
+# The C scanner behind ``json.loads``: (text, index) -> (value, end).
+_SCAN: Callable[[str, int], tuple[Any, int]] = json.scanner.make_scanner(cast(Any, _DECODER))
 
 
 def to_dict(msg: Any) -> dict[str, Any]:
-    """The JSON-able form of a message, with its type tag."""
-    data = {f: getattr(msg, f) for f in _FIELDS[type(msg)]}
+    """The JSON-able form of a message, with its type tag (a ``RawJson`` field decoded)."""
+    # A message's instance dictionary holds exactly its fields (see ``from_dict``).
+    data = dict(msg.__dict__)
+    raw_field = _RAW_FIELDS.get(type(msg))
+    if raw_field is not None and type(data[raw_field]) is RawJson:
+        data[raw_field] = json.loads(data[raw_field])
     data["t"] = msg.TYPE
     return data
 
 
 def from_dict(data: Any) -> Any:
     """Rebuild a message from ``to_dict``'s form; ``ProtocolError`` if it is not one."""
-    if not isinstance(data, dict):
+    if type(data) is not dict:
         raise ProtocolError(f"expected a JSON object, got {type(data).__name__}")
     tag = data.get("t")
-    cls = MESSAGE_TYPES.get(tag) if isinstance(tag, str) else None
-    if cls is None:
+    spec = _SPECS.get(tag) if type(tag) is str else None
+    if spec is None:
         raise ProtocolError(f"unknown message type {tag!r}")
-    fields = {k: v for k, v in data.items() if k != "t"}
-    unknown = fields.keys() - _FIELDS[cls]
-    if unknown:
-        raise ProtocolError(f"{tag}: unknown fields {sorted(unknown)}")
-    missing = _REQUIRED[cls] - fields.keys()
-    if missing:
-        raise ProtocolError(f"{tag}: missing fields {sorted(missing)}")
-    for name in ("req", "timeout_ms", "level", "generation", "ring_version"):
-        if name in fields and not (isinstance(fields[name], int) and fields[name] >= 0):
+    fields = data.copy()
+    del fields["t"]
+    keys = fields.keys()
+    if not keys <= spec.names:
+        raise ProtocolError(f"{tag}: unknown fields {sorted(keys - spec.names)}")
+    if not spec.required <= keys:
+        raise ProtocolError(f"{tag}: missing fields {sorted(spec.required - keys)}")
+    for name, types, what in spec.typed:
+        # ``type``, not ``isinstance``: JSON gives exact types, and True is no integer here.
+        if name in fields and type(fields[name]) not in types:
+            raise ProtocolError(f"{tag}: {name} must be {what}")
+    for name in spec.naturals:
+        if fields.get(name, 0) < 0:
             raise ProtocolError(f"{tag}: {name} must be a non-negative integer")
-    for name in ("key", "src", "op"):
-        if name in fields and not isinstance(fields[name], str):
-            raise ProtocolError(f"{tag}: {name} must be a string")
-    lists = ("items", "nodes", "buckets", "states", "want", "held") + (
-        ("ok",) if cls is ReapVote else ()
-    )
-    for name in lists:
-        if name in fields and not isinstance(fields[name], list):
-            raise ProtocolError(f"{tag}: {name} must be a list")
-    if cls is Gossip and not isinstance(fields["state"], dict):
-        raise ProtocolError(f"{tag}: state must be an object")
-    if "hint_for" in fields and not (
-        fields["hint_for"] is None or isinstance(fields["hint_for"], str)
-    ):
-        raise ProtocolError(f"{tag}: hint_for must be a node name or null")
-    return cls(**fields)
+    # Fill the instance directly: every field is checked above, and messages have no
+    # ``__post_init__``; ``object.__setattr__`` per field (the frozen ``__init__``) is the
+    # single most expensive step of decoding otherwise.
+    msg = object.__new__(spec.cls)
+    attributes = msg.__dict__
+    if len(fields) < len(spec.field_order):
+        attributes.update(spec.defaults)
+        for name, factory in spec.factories:
+            if name not in fields:
+                attributes[name] = factory()
+    attributes.update(fields)
+    return msg
 
 
 def encode(msg: Any) -> bytes:
-    return json.dumps(to_dict(msg), separators=(",", ":")).encode()
+    data = dict(msg.__dict__)
+    data["t"] = msg.TYPE
+    raw_field = _RAW_FIELDS.get(type(msg))
+    if raw_field is not None:
+        raw = data[raw_field]
+        if type(raw) is RawJson:
+            # Splice the text in rather than parse it only to encode it again.
+            del data[raw_field]
+            head = _encode_json(data)
+            return f'{head[:-1]},"{raw_field}":{raw}}}'.encode()
+    return _encode_json(data).encode()
 
 
 def decode(frame: bytes) -> Any:
     """Parse one frame; raise ``ProtocolError`` (never anything else) on garbage."""
     try:
-        data = json.loads(frame)
-    except (UnicodeDecodeError, ValueError) as err:
+        text = frame.decode()
+    except UnicodeDecodeError as err:
         raise ProtocolError(f"not JSON: {err}") from None
     try:
-        return from_dict(data)
-    except TypeError as err:  # a dataclass constructor complaint
-        raise ProtocolError(str(err)) from None
+        data, end = _SCAN(text, 0)
+        if end != len(text):
+            raise ValueError("extra data")
+    except (StopIteration, ValueError, RecursionError):
+        # Not what ``encode`` writes: let ``json.loads`` decide (it allows surrounding
+        # whitespace) and name the problem.
+        try:
+            data = json.loads(text)
+        except (ValueError, RecursionError) as err:
+            raise ProtocolError(f"not JSON: {err}") from None
+    return from_dict(data)

@@ -16,7 +16,9 @@ What a node does (DeCandia et al. 2007), each part in its own module:
 - client requests (here): any node accepts one; a node that is not a primary of the key
   forwards it to one (§4.5); the coordinator reads from or writes to the N targets of the
   sloppy preference list (§4.6), answers once R (or W) replied (``cluster.quorum``), creates a
-  put's new version first (§4.4), and repairs stale replicas after a get (read repair);
+  put's new version first (§4.4), and repairs stale replicas after a get (read repair); a
+  primary coordinator sends its state's digest with a get, and replicas holding the same state
+  answer "same" rather than sending it back (Cassandra's digest reads);
 - failure detection: direct heartbeats to every peer feed one phi-accrual detector per peer
   (``cluster.failure_detector``), so each node has its own view of who is reachable;
 - membership (§4.8, ``cluster.membership``): push-pull gossip of the ring and every node's
@@ -30,6 +32,7 @@ What a node does (DeCandia et al. 2007), each part in its own module:
 from __future__ import annotations
 
 import dataclasses
+import heapq
 import random
 from collections import deque
 from collections.abc import Callable
@@ -42,6 +45,7 @@ from cluster.effects import (
     ANTI_ENTROPY,
     GOSSIP,
     HANDOFF,
+    REQUESTS,
     ClientId,
     Effect,
     Log,
@@ -70,6 +74,7 @@ from cluster.messages import (
     Ping,
     ProtocolError,
     PutReply,
+    RawJson,
     Reap,
     ReapQuery,
     ReapVote,
@@ -83,7 +88,7 @@ from cluster.messages import (
 from cluster.placement import Placement
 from cluster.quorum import GetCore, PutCore
 from cluster.reaper import Reaper
-from cluster.replica import ReplicaData
+from cluster.replica import ReplicaData, state_text
 from cluster.ring import Ring, Target
 from cluster.storage import Store
 from cluster.versions import Context, Siblings, Versioning, versioning
@@ -115,6 +120,7 @@ class _PendingGet:
     key: str
     core: GetCore
     answered: bool = False
+    local: Siblings | None = None  # this node's main state, which a ``same`` reply stands for
 
 
 @dataclass
@@ -158,6 +164,11 @@ class Node:
     events: deque[str] = field(init=False, default_factory=lambda: deque(maxlen=RECENT_EVENTS))
     clock_skew_ms: float = field(init=False, default=0.0)
     _pending: dict[int, _Pending] = field(init=False, default_factory=dict)
+    # ``(deadline, req)`` of every pending request (and of some finished ones, dropped when
+    # their deadline passes): one ``REQUESTS`` timer at the earliest serves them all, rather
+    # than a timer effect per request.
+    _deadlines: list[tuple[float, int]] = field(init=False, default_factory=list)
+    _armed_ms: float | None = field(init=False, default=None)  # the earliest REQUESTS timer
     _next_req: int = field(init=False, default=1)
     _placement: Placement = field(init=False)
     reaper: Reaper = field(init=False, default_factory=Reaper)
@@ -219,7 +230,7 @@ class Node:
     def on_timer(self, timer: Timer, now_ms: float) -> list[Effect]:
         kind = timer.kind
         if kind == "request":
-            return self._expire(timer.ident, now_ms)
+            return self._expire_due(now_ms)
         if kind == "heartbeat":
             return gossip.heartbeat(self, now_ms)
         if kind == "gossip":
@@ -297,7 +308,8 @@ class Node:
         return self._coordinate_put(_Origin(client=sender, req=msg.req), msg, now_ms)
 
     def _answer(self, origin: _Origin, reply: GetReply | PutReply) -> list[Effect]:
-        reply = dataclasses.replace(reply, req=origin.req)
+        if reply.req != origin.req:
+            reply = dataclasses.replace(reply, req=origin.req)
         if origin.peer is not None:
             return [Send(origin.peer, ForwardReply(origin.req, self.name, to_dict(reply)))]
         assert origin.client is not None
@@ -324,10 +336,9 @@ class Node:
         req = self.new_req()
         kind = "get" if isinstance(msg, ClientGet) else "put"
         self._pending[req] = _PendingForward(origin, kind)
-        return [
-            Send(dst, Forward(req, self.name, to_dict(msg))),
-            SetTimer(now_ms + msg.timeout_ms, Timer("request", req)),
-        ]
+        effects: list[Effect] = [Send(dst, Forward(req, self.name, to_dict(msg)))]
+        self._expire_at(now_ms + msg.timeout_ms, req, effects)
+        return effects
 
     def _coordinate_get(
         self, origin: _Origin, msg: ClientGet, now_ms: float, forwarded: bool = False
@@ -348,12 +359,22 @@ class Node:
         req = self.new_req()
         pending = _PendingGet(origin, msg.key, core)
         self._pending[req] = pending
-        effects: list[Effect] = [SetTimer(now_ms + msg.timeout_ms, Timer("request", req))]
+        effects: list[Effect] = []
+        self._expire_at(now_ms + msg.timeout_ms, req, effects)
+        # A primary coordinator tells the other replicas the digest of its own state, so that
+        # those holding the same answer "same" instead of sending it (a digest read).
+        digest: str | None = None
         for target in targets:
             if target.node == self.name:
-                core.add_result(self.name, self.data.view(msg.key, target.hint_for))
-            else:
-                get = ReplicaGet(req, self.name, msg.key, target.hint_for)
+                local = self.data.view(msg.key, target.hint_for)
+                core.add_result(self.name, local)
+                if target.hint_for is None:
+                    known = self.data.digest(msg.key)
+                    if known is not None:
+                        pending.local, digest = local, known.hex()
+        for target in targets:
+            if target.node != self.name:
+                get = ReplicaGet(req, self.name, msg.key, target.hint_for, digest)
                 effects.append(Send(target.node, get))
         return effects + self._progress_get(req, pending, now_ms, timed_out=False)
 
@@ -390,13 +411,13 @@ class Node:
             )
         except ValueError as err:
             return refuse(str(err))
-        self.data.put(msg.key, state, mine.hint_for, now_ms)
+        encoded = RawJson(self.data.put(msg.key, state, mine.hint_for, now_ms))
         core.add_result(self.name, True)
         req = self.new_req()
         pending = _PendingPut(origin, msg.key, core, version)
         self._pending[req] = pending
-        effects: list[Effect] = [SetTimer(now_ms + msg.timeout_ms, Timer("request", req))]
-        encoded = state.to_json()
+        effects: list[Effect] = []
+        self._expire_at(now_ms + msg.timeout_ms, req, effects)
         for target in targets:
             if target.node != self.name:
                 put = ReplicaPut(req, self.name, msg.key, encoded, target.hint_for)
@@ -435,8 +456,13 @@ class Node:
     def _on_replica_get(
         self, sender: ClientId | None, msg: ReplicaGet, now_ms: float
     ) -> list[Effect]:
-        state = self.data.view(msg.key, msg.hint_for)
-        return [Send(msg.src, ReplicaGetReply(msg.req, self.name, msg.key, state.to_json()))]
+        if msg.digest is not None and msg.hint_for is None:
+            mine = self.data.digest(msg.key)
+            if mine is not None and mine.hex() == msg.digest:
+                reply = ReplicaGetReply(msg.req, self.name, msg.key, None, same=True)
+                return [Send(msg.src, reply)]
+        state = RawJson(state_text(self.data.view(msg.key, msg.hint_for)))
+        return [Send(msg.src, ReplicaGetReply(msg.req, self.name, msg.key, state))]
 
     def _on_replica_put(
         self, sender: ClientId | None, msg: ReplicaPut, now_ms: float
@@ -459,10 +485,14 @@ class Node:
         pending = self._pending.get(msg.req)
         if not isinstance(pending, _PendingGet) or pending.key != msg.key:
             return []
-        try:
-            state: Siblings | None = Siblings.from_json(msg.state)
-        except ValueError:
-            state = None
+        state: Siblings | None
+        if msg.same:
+            state = pending.local  # None (an error) if this node never said what it holds
+        else:
+            try:
+                state = Siblings.from_json(msg.state)
+            except ValueError:
+                state = None
         pending.core.add_result(msg.src, state)
         return self._progress_get(msg.req, pending, now_ms, timed_out=False)
 
@@ -485,12 +515,13 @@ class Node:
             outcome, merged = core.response(self.versions)
             if outcome.ok:
                 context = self.versions.context(merged)
+                values = merged.values
                 reply = GetReply(
-                    req=0,
+                    req=pending.origin.req,
                     ok=True,
-                    values=merged.values,
+                    values=values,
                     context=context.encode(),
-                    found=bool(merged.values),
+                    found=bool(values),
                     coordinator=self.name,
                     replicas=outcome.replicas,
                     fallbacks=outcome.fallbacks,
@@ -499,7 +530,7 @@ class Node:
             else:
                 error = "timeout: " + outcome.error if timed_out else outcome.error
                 reply = GetReply(
-                    req=0,
+                    req=pending.origin.req,
                     ok=False,
                     coordinator=self.name,
                     replicas=outcome.replicas,
@@ -510,7 +541,7 @@ class Node:
             effects += self._answer(pending.origin, reply)
             if not timed_out and not core.complete:
                 # Linger for the slower replicas so read repair can see them.
-                effects.append(SetTimer(now_ms + READ_REPAIR_WAIT_MS, Timer("request", req)))
+                self._expire_at(now_ms + READ_REPAIR_WAIT_MS, req, effects)
         if pending.answered and (core.complete or timed_out):
             del self._pending[req]
             if self.config.read_repair:
@@ -525,9 +556,8 @@ class Node:
             if target.node == self.name:
                 self.data.merge(pending.key, merged, target.hint_for, now_ms)
             else:
-                put = ReplicaPut(
-                    0, self.name, pending.key, merged.to_json(), target.hint_for, reply=False
-                )
+                text = RawJson(state_text(merged))
+                put = ReplicaPut(0, self.name, pending.key, text, target.hint_for, reply=False)
                 effects.append(Send(target.node, put))
         return effects
 
@@ -539,7 +569,7 @@ class Node:
         outcome = core.response()
         error = "" if outcome.ok else ("timeout: " if timed_out else "") + outcome.error
         reply = PutReply(
-            req=0,
+            req=pending.origin.req,
             ok=outcome.ok,
             coordinator=self.name,
             replicas=outcome.replicas,
@@ -549,6 +579,29 @@ class Node:
             definite=False,  # the coordinator's own copy was written: never definite
         )
         return self._answer(pending.origin, reply)
+
+    def _expire_at(self, at_ms: float, req: int, effects: list[Effect]) -> None:
+        """Call ``_expire(req)`` at ``at_ms`` (if it is still pending then); adds the timer
+        effect to ``effects`` when none is set early enough."""
+        heapq.heappush(self._deadlines, (at_ms, req))
+        if self._armed_ms is None or at_ms < self._armed_ms:
+            self._armed_ms = at_ms
+            effects.append(SetTimer(at_ms, REQUESTS))
+
+    def _expire_due(self, now_ms: float) -> list[Effect]:
+        """The ``REQUESTS`` timer fired: expire what is due, and set the timer for the next."""
+        if self._armed_ms is not None and self._armed_ms <= now_ms:
+            self._armed_ms = None  # that timer has fired (a later one may still be set)
+        deadlines = self._deadlines
+        effects: list[Effect] = []
+        while deadlines and deadlines[0][0] <= now_ms:
+            _, req = heapq.heappop(deadlines)
+            if req in self._pending:
+                effects += self._expire(req, now_ms)
+        if deadlines and (self._armed_ms is None or deadlines[0][0] < self._armed_ms):
+            self._armed_ms = deadlines[0][0]
+            effects.append(SetTimer(self._armed_ms, REQUESTS))
+        return effects
 
     def _expire(self, req: int, now_ms: float) -> list[Effect]:
         pending = self._pending.get(req)

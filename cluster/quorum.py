@@ -39,45 +39,59 @@ def _validate(kind: str, needed: int, primaries_needed: int, targets: list[Targe
 
 @dataclass
 class _Tally:
-    """Replies counted so far against a list of targets."""
+    """Replies counted so far against a list of targets. A coordinator asks after every reply
+    whether the quorum is met or lost, so those answers are kept as running counts."""
 
     targets: list[Target]
     needed: int
     primaries_needed: int
     succeeded: list[Target] = field(default_factory=list)
     failed: list[Target] = field(default_factory=list)
+    _by_node: dict[str, Target] = field(init=False)
+    _answered: set[str] = field(init=False, default_factory=set)
+    _primaries_ok: int = field(init=False, default=0)
+    _primaries_failed: int = field(init=False, default=0)
+    _primaries: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._by_node = {t.node: t for t in self.targets}
+        self._primaries = sum(1 for t in self.targets if t.hint_for is None)
 
     def target(self, node: str) -> Target | None:
-        for t in self.targets:
-            if t.node == node:
-                return t
-        return None
+        return self._by_node.get(node)
 
     def record(self, node: str, ok: bool) -> bool:
         """Count one reply; False if ``node`` is not a target or already answered."""
-        target = self.target(node)
-        if target is None or target in self.succeeded or target in self.failed:
+        target = self._by_node.get(node)
+        if target is None or node in self._answered:
             return False
-        (self.succeeded if ok else self.failed).append(target)
+        self._answered.add(node)
+        primary = target.hint_for is None
+        if ok:
+            self.succeeded.append(target)
+            self._primaries_ok += primary
+        else:
+            self.failed.append(target)
+            self._primaries_failed += primary
         return True
 
     @property
     def primaries_ok(self) -> int:
-        return sum(1 for t in self.succeeded if t.hint_for is None)
+        return self._primaries_ok
 
     def met(self) -> bool:
-        return len(self.succeeded) >= self.needed and self.primaries_ok >= self.primaries_needed
+        return len(self.succeeded) >= self.needed and self._primaries_ok >= self.primaries_needed
 
     def impossible(self) -> bool:
-        outstanding = [t for t in self.targets if t not in self.succeeded and t not in self.failed]
-        if len(self.succeeded) + len(outstanding) < self.needed:
+        outstanding = len(self.targets) - len(self._answered)
+        if len(self.succeeded) + outstanding < self.needed:
             return True
-        outstanding_primaries = sum(1 for t in outstanding if t.hint_for is None)
-        return self.primaries_ok + outstanding_primaries < self.primaries_needed
+        outstanding_primaries = self._primaries - self._primaries_ok - self._primaries_failed
+        return self._primaries_ok + outstanding_primaries < self.primaries_needed
 
     @property
     def complete(self) -> bool:
-        return len(self.succeeded) + len(self.failed) == len(self.targets)
+        return len(self._answered) == len(self.targets)
 
     def outcome(self, kind: str) -> Outcome:
         replicas = [t.node for t in self.succeeded]
@@ -86,7 +100,7 @@ class _Tally:
             return Outcome(True, replicas, fallbacks)
         error = (
             f"only {len(self.succeeded)} of {kind}={self.needed} replicas answered"
-            f" ({self.primaries_ok} primaries, {self.primaries_needed} required)"
+            f" ({self._primaries_ok} primaries, {self.primaries_needed} required)"
         )
         return Outcome(False, replicas, fallbacks, error)
 
@@ -100,6 +114,7 @@ class GetCore:
     pr: int = 0
     _tally: _Tally = field(init=False)
     _states: dict[str, Siblings] = field(init=False, default_factory=dict)
+    _merge: tuple[int, Siblings] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         _validate("r", self.r, self.pr, self.targets)
@@ -122,20 +137,29 @@ class GetCore:
 
     def response(self, versioning: Versioning) -> tuple[Outcome, Siblings]:
         """The outcome and the merge of every state received so far."""
+        return self._tally.outcome("r"), self._merged(versioning)
+
+    def _merged(self, versioning: Versioning) -> Siblings:
+        # Remembered until another state arrives: a get asks once to answer, once to repair.
+        if self._merge is not None and self._merge[0] == len(self._states):
+            return self._merge[1]
         merged = Siblings.EMPTY
         for state in self._states.values():
-            merged = versioning.merge(merged, state)
-        return self._tally.outcome("r"), merged
+            if state is not merged:  # replicas that answered "same" hand back one object
+                merged = versioning.merge(merged, state)
+        self._merge = (len(self._states), merged)
+        return merged
 
     def read_repairs(self, versioning: Versioning) -> list[tuple[Target, Siblings]]:
         """Replicas whose state is behind the merged state, with what to send them (§4.6)."""
-        _, merged = self.response(versioning)
+        merged = self._merged(versioning)
         if merged.is_empty:
             return []
         return [
             (t, merged)
             for t in self._tally.succeeded
-            if not versioning.descends(self._states[t.node], merged)
+            if self._states[t.node] is not merged
+            and not versioning.descends(self._states[t.node], merged)
         ]
 
 

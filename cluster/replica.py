@@ -8,7 +8,9 @@ Every read and write of key states goes through ``ReplicaData`` so that, in one 
   grace period (a restarted node starts the grace period again: conservative);
 - **hints** are indexed by owner, so handoff finds what it owes a node without a table scan;
 - the **actors** that name this node's events in version clocks change whenever the node
-  forgets states it created (see ``actor``).
+  forgets states it created (see ``actor``);
+- a bounded **cache** of main-table states, so the common request reads no row and decodes no
+  JSON: every write of the main table goes through here and updates it.
 
 It does the node's storage I/O through the injected ``Store`` (SQLite or memory) and nothing
 else: no network, no clock (times are passed in).
@@ -25,6 +27,15 @@ from cluster.merkle import MerkleForest, Shape
 from cluster.storage import Store, encode_state
 from cluster.versions import Siblings, Versioning
 
+# Main-table states kept decoded in memory (a few MB at typical state sizes).
+CACHE_KEYS = 8192
+
+
+def state_text(state: Siblings) -> str:
+    """The stored text of a state, ``encode_state(state.to_json())``, spliced from the
+    canonical texts its versions compute once (no encoding of the whole structure)."""
+    return "[" + ",".join([v.sort_key for v in state.versions]) + "]"
+
 
 def text_digest(encoded: str) -> bytes:
     """The digest of a state from its stored text (``encode_state``)."""
@@ -38,7 +49,7 @@ def raw_digest(raw: Any) -> bytes:
 
 
 def state_digest(state: Siblings) -> bytes:
-    return raw_digest(state.to_json())
+    return text_digest(state_text(state))
 
 
 _MAIN_EPOCH = "actor_epoch_main"
@@ -55,8 +66,11 @@ class ReplicaData:
     forest: MerkleForest = field(init=False)
     tombstones: dict[str, float] = field(init=False, default_factory=dict)
     hint_keys: dict[str, set[str]] = field(init=False, default_factory=dict)
+    cache_keys: int = CACHE_KEYS
     _main_epoch: int = field(init=False, default=0)
     _hint_epoch: int = field(init=False, default=1)
+    # key -> main state (EMPTY for a key known to be absent), oldest first.
+    _cache: dict[str, Siblings] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.forest = MerkleForest(self.shape)
@@ -64,7 +78,11 @@ class ReplicaData:
         self._hint_epoch = int(self.store.get_meta(_HINT_EPOCH) or 1)
 
     def load(self, now_ms: float) -> None:
-        """Rebuild the indexes from the store (on start)."""
+        """Rebuild the indexes from the store (on start, or after a failed commit)."""
+        self.forest = MerkleForest(self.shape)
+        self.tombstones.clear()
+        self.hint_keys.clear()
+        self._cache.clear()
         for key, raw in self.store.items():
             self.forest.set(self.partition_of(key), key, raw_digest(raw))
             if Siblings.from_json(raw).is_tombstone:
@@ -100,8 +118,21 @@ class ReplicaData:
     # ------------------------------------------------------------------ reads
 
     def get(self, key: str, hint_for: str | None = None) -> Siblings:
-        raw = self.store.get(key) if hint_for is None else self.store.get_hint(hint_for, key)
+        if hint_for is None:
+            state = self._cache.get(key)
+            if state is None:
+                raw = self.store.get(key)
+                state = Siblings.EMPTY if raw is None else Siblings.from_json(raw)
+                self._remember(key, state)
+            return state
+        raw = self.store.get_hint(hint_for, key)
         return Siblings.EMPTY if raw is None else Siblings.from_json(raw)
+
+    def _remember(self, key: str, state: Siblings) -> None:
+        cache = self._cache
+        cache[key] = state
+        if len(cache) > self.cache_keys:
+            del cache[next(iter(cache))]  # the oldest entry
 
     def view(self, key: str, hint_for: str | None) -> Siblings:
         """What this node answers for ``key`` as a primary (``hint_for`` None: the main state)
@@ -118,7 +149,7 @@ class ReplicaData:
 
     def digest(self, key: str) -> bytes | None:
         """The main table's digest of ``key`` (from the Merkle index: no store read)."""
-        return self.forest.tree(self.partition_of(key)).digest(key)
+        return self.forest.digest(key)
 
     def hint_digests(self, key: str) -> dict[str, bytes]:
         return {owner: raw_digest(raw) for owner, raw in self.store.hints_for(key)}
@@ -132,20 +163,26 @@ class ReplicaData:
 
     # ------------------------------------------------------------------ writes
 
-    def put(self, key: str, state: Siblings, hint_for: str | None, now_ms: float) -> None:
-        """Store ``state`` durably and update the indexes."""
-        raw = state.to_json()
-        text = encode_state(raw)  # once, for both the store and the digest
+    def put(self, key: str, state: Siblings, hint_for: str | None, now_ms: float) -> str:
+        """Store ``state`` durably (or as part of the store's batch) and update the indexes;
+        returns its stored text."""
+        text = state_text(state)  # once, for the store, the digest and the caller
         if hint_for is not None:
-            self.store.put_hint(hint_for, key, raw, text)
+            self.store.put_hint_text(hint_for, key, text)
             self.hint_keys.setdefault(hint_for, set()).add(key)
-            return
-        self.store.put(key, raw, text)
-        self.forest.set(self.partition_of(key), key, text_digest(text))
+            return text
+        self._cache.pop(key, None)  # forgotten first: the write may fail
+        self.store.put_text(key, text)
+        self._remember(key, state)
+        partition = self.forest.partition(key)
+        if partition is None:
+            partition = self.partition_of(key)
+        self.forest.set(partition, key, text_digest(text))
         if state.is_tombstone:
             self.tombstones.setdefault(key, now_ms)
         else:
             self.tombstones.pop(key, None)
+        return text
 
     def merge(
         self, key: str, incoming: Siblings, hint_for: str | None, now_ms: float
@@ -179,6 +216,7 @@ class ReplicaData:
         with self.store.transaction():
             for key in doomed:
                 if hinted_owner is None:
+                    self._cache.pop(key, None)
                     self.store.delete(key)
                     self.forest.set(self.partition_of(key), key, None)
                     self.tombstones.pop(key, None)
@@ -191,6 +229,7 @@ class ReplicaData:
         tombstone being reaped. No actor change: the tombstone's clock is gone everywhere."""
         removed = 0
         if self.digest(key) == digest:
+            self._cache.pop(key, None)
             self.store.delete(key)
             self.forest.set(self.partition_of(key), key, None)
             self.tombstones.pop(key, None)

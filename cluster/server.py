@@ -11,6 +11,11 @@ proxy ``n1->n2`` in front of it), so every message from n1 to n2 — requests an
 crosses exactly one directed link, which a proxy can cut alone. Replies to clients go back out
 of the ROUTER by routing id.
 
+Each poll wake-up handles the messages waiting (up to ``DRAIN_BATCH``) as one group commit:
+their writes share one SQLite commit and what they send leaves only once it is done, so an
+acknowledged write survives ``kill -9``. ZeroMQ's I/O threads run under ``SCHED_BATCH``
+(``cluster.io_threads``), so the sends of a batch do not each preempt the loop.
+
 A frame that does not decode, or a handler that raises, is logged with the sender and the reason
 and the loop carries on. SIGTERM and SIGINT close the sockets and the store and exit 0.
 """
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import gc
 import heapq
 import json
 import logging
@@ -37,7 +43,9 @@ import zmq
 
 from cluster.config import ClusterConfig
 from cluster.effects import Effect, Log, Reply, Send, SetTimer, Timer
+from cluster.io_threads import defer_new_io_threads, threads
 from cluster.messages import (
+    PEER_TYPES,
     AdminReply,
     AdminRequest,
     ClientGet,
@@ -62,18 +70,21 @@ RECONNECT_IVL_MAX_MS = 500  # ... without hammering a dead one
 HWM = 10_000  # messages queued per pipe before sends drop (the protocol tolerates loss)
 MAX_MSG_BYTES = 16 * 1024 * 1024
 
-# Messages handled per poll wake-up before timers get a look in.
-DRAIN_BATCH = 512
+# Messages handled per poll wake-up before timers get a look in. They are one group commit:
+# their replies wait for the batch's writes to be committed, so the batch is kept short.
+DRAIN_BATCH = 64
 # The longest the loop sleeps, so a signal's stop flag is noticed promptly.
 MAX_POLL_MS = 200
 
 # Plain ints: pyzmq's flag enums cost a conversion on every call in the hot path.
 _EVENTS = int(zmq.EVENTS)
+_POLLIN = int(zmq.POLLIN)
 _POLLOUT = int(zmq.POLLOUT)
 _NOBLOCK = int(zmq.NOBLOCK)
+_SNDMORE_NOBLOCK = int(zmq.SNDMORE | zmq.NOBLOCK)
 _RCVMORE = int(zmq.RCVMORE)
 
-CLIENT_TYPES = (ClientGet, ClientPut, AdminRequest)
+CLIENT_TYPES = frozenset({ClientGet, ClientPut, AdminRequest})
 
 # Set to a directory to write a cProfile of the node loop there (``<name>.prof``) on exit.
 PROFILE_ENV = "ZYNAMO_PROFILE_DIR"
@@ -186,7 +197,9 @@ class Server:
             address=settings.listen,
         )
         self.context = zmq.Context()
-        self.router = self.context.socket(zmq.ROUTER)
+        before = threads()
+        self.router = self.context.socket(zmq.ROUTER)  # the context's first: its threads start
+        defer_new_io_threads(before)
         common_socket_options(self.router)
         # A reconnecting peer (same identity) takes over its old, possibly half-dead, pipe.
         self.router.setsockopt(zmq.ROUTER_HANDOVER, 1)
@@ -199,18 +212,20 @@ class Server:
         self.stopping = False
         self.dropped_sends = 0
         self._reread_after: dict[str, float] = {}
+        # While a batch of messages is handled (``drain``), what they send waits here for the
+        # batch's group commit: nothing that follows a write may leave before it is durable.
+        self._held: list[Send | Reply] | None = None
 
     # ------------------------------------------------------------------ effects
 
     def apply(self, effects: list[Effect]) -> None:
+        held = self._held
         for effect in effects:
-            if type(effect) is Send:
-                self._send_peer(effect.dst, encode(effect.msg))
-            elif type(effect) is Reply:
-                try:
-                    self.router.send_multipart([effect.client, encode(effect.msg)], _NOBLOCK)
-                except zmq.Again:  # the client's queue is full; it will time out
-                    self.dropped_sends += 1
+            if type(effect) is Send or type(effect) is Reply:
+                if held is not None:
+                    held.append(effect)
+                else:
+                    self._transmit(effect)
             elif type(effect) is SetTimer:
                 self._timer_seq += 1
                 heapq.heappush(self.timers, (effect.at_ms, self._timer_seq, effect.timer))
@@ -220,6 +235,18 @@ class Server:
                     "%s",
                     effect.text,
                 )
+
+    def _transmit(self, effect: Send | Reply) -> None:
+        if isinstance(effect, Send):
+            self._send_peer(effect.dst, encode(effect.msg))
+            return
+        router = self.router
+        try:
+            # A ROUTER never blocks: a message for an unknown or full client is dropped.
+            router.send(effect.client, _SNDMORE_NOBLOCK)
+            router.send(encode(effect.msg), _NOBLOCK)
+        except zmq.Again:  # the client's queue is full; it will time out
+            self.dropped_sends += 1
 
     def _connect_peer(self, peer: str, address: str) -> zmq.Socket[bytes]:
         dealer = self.context.socket(zmq.DEALER)
@@ -267,25 +294,61 @@ class Server:
     # ------------------------------------------------------------------ inbound
 
     def drain(self, now_ms: float) -> None:
-        """Handle what the ROUTER holds, up to ``DRAIN_BATCH`` messages.
+        """Handle what the ROUTER holds, up to ``DRAIN_BATCH`` messages, as one group commit.
 
-        Frames are read one ``recv`` at a time rather than with ``recv_multipart``: a message
-        from a DEALER is exactly two frames (routing id, payload), so in the common case this
-        needs one option lookup per message instead of three, and only the final ``Again`` of
-        each batch raises. Anything longer is read to its end and handled as garbage.
+        The writes the handlers make share one commit (``Store.begin_batch``), and every
+        message they send is held until it is done (an acknowledged write survives
+        ``kill -9``), so a burst of puts costs one commit. Frames are read one ``recv`` at
+        a time: a message from a DEALER is exactly two frames (routing id, payload);
+        anything longer is read to its end and handled as garbage. A zero-timeout poll says
+        whether another message is waiting, which is cheaper than the ``zmq.Again`` an empty
+        ``recv`` raises.
         """
         router = self.router
         recv = router.recv
-        for _ in range(DRAIN_BATCH):
+        get = router.get
+        readable = [(router, _POLLIN)]
+        held: list[Send | Reply] = []
+        self._held = held
+        self.store.begin_batch()
+        try:
+            for count in range(DRAIN_BATCH):
+                if count and not zmq.zmq_poll(readable, 0):  # nothing more waiting
+                    break
+                try:
+                    sender = recv(_NOBLOCK)
+                except zmq.Again:  # poll's wake-up was not for a message after all
+                    break
+                frames = [sender, recv(_NOBLOCK)]  # a ROUTER message always has a routing id
+                while get(_RCVMORE):
+                    frames.append(recv(_NOBLOCK))
+                self.handle_frames(frames, now_ms)
+                now_ms = time.monotonic() * 1000
+        finally:
+            self._held = None
+            self._commit(held, now_ms)
+
+    def _commit(self, held: list[Send | Reply], now_ms: float) -> None:
+        """Commit the batch's writes, then send what its messages produced. If the commit
+        fails, the writes are gone: nothing that depended on them is sent (the requests time
+        out, indefinite), and the node's in-memory indexes are rebuilt from the store."""
+        try:
+            self.store.commit_batch()
+        except Exception:
+            log.exception("group commit failed: %d messages not sent", len(held))
+            self.node.data.load(now_ms)
+            return
+        peers = self.peers
+        for effect in held:
+            # Most of a batch's messages go to peers already connected: sent right here.
+            sock = peers.get(effect.dst) if type(effect) is Send else None
+            if sock is None:
+                self._transmit(effect)
+                continue
             try:
-                sender = recv(_NOBLOCK)
-            except zmq.Again:
-                return
-            frames = [sender, recv(_NOBLOCK)]  # a ROUTER message always has a routing id
-            while router.getsockopt(_RCVMORE):
-                frames.append(recv(_NOBLOCK))
-            self.handle_frames(frames, now_ms)
-            now_ms = time.monotonic() * 1000
+                sock.send(encode(effect.msg), _NOBLOCK)
+            except zmq.Again:  # peer down (IMMEDIATE) or its queue full: a lost message
+                self.dropped_sends += 1
 
     def handle_frames(self, frames: list[bytes], now_ms: float) -> None:
         """One multipart message from the ROUTER: ``[routing id, payload]``."""
@@ -304,18 +367,19 @@ class Server:
             log.warning("garbage from %r: %s (frame %r)", sender, err, payload[:120])
             return
         try:
-            if isinstance(msg, CLIENT_TYPES):
-                if isinstance(msg, AdminRequest) and msg.op in SHELL_OPS:
+            kind = type(msg)
+            if kind in PEER_TYPES:
+                self.apply(self.node.on_message(None, msg, now_ms))
+            elif kind in CLIENT_TYPES:
+                if kind is AdminRequest and msg.op in SHELL_OPS:
                     self.apply([Reply(sender, AdminReply(msg.req, True, self.shell_status()))])
                     return
                 effects = self.node.on_message(sender, msg, now_ms)
-                if isinstance(msg, AdminRequest) and msg.op == "status":
+                if kind is AdminRequest and msg.op == "status":
                     effects = [self._with_shell_status(e) for e in effects]
                 self.apply(effects)
-            elif hasattr(msg, "src"):
-                self.apply(self.node.on_message(None, msg, now_ms))
             else:
-                log.warning("unexpected %s from %r: dropped", type(msg).__name__, sender)
+                log.warning("unexpected %s from %r: dropped", kind.__name__, sender)
         except Exception:  # a bug or a message the core cannot digest: keep serving
             log.exception("error handling %s from %r", type(msg).__name__, sender)
 
@@ -366,15 +430,20 @@ class Server:
             self.settings.dial,
         )
         self.apply(self.node.start(time.monotonic() * 1000))
-        poller = zmq.Poller()
-        poller.register(self.router, zmq.POLLIN)
+        # What start-up built (the Merkle index of every key, the ring) lives as long as the
+        # process: keep the cyclic garbage collector from walking it again and again.
+        gc.freeze()
+        # ``zmq_poll`` itself rather than a ``Poller``, which rebuilds its answer every call.
+        watched = [(self.router, _POLLIN)]
+        timers = self.timers
         while not self.stopping:
             now_ms = time.monotonic() * 1000
-            self.fire_due_timers(now_ms)
+            if timers and timers[0][0] <= now_ms:
+                self.fire_due_timers(now_ms)
             wait_ms = MAX_POLL_MS
-            if self.timers:
-                wait_ms = int(max(0.0, min(wait_ms, self.timers[0][0] - now_ms)) + 0.999)
-            if not poller.poll(wait_ms):
+            if timers:
+                wait_ms = int(max(0.0, min(wait_ms, timers[0][0] - now_ms)) + 0.999)
+            if not zmq.zmq_poll(watched, wait_ms):
                 continue
             self.drain(time.monotonic() * 1000)
         log.info("node %s stopping", self.settings.name)

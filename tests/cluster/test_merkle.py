@@ -105,3 +105,27 @@ def test_trees_of_different_shapes_cannot_be_compared() -> None:
 def test_a_bad_shape_is_refused_with_the_setting_named(fanout: int, depth: int) -> None:
     with pytest.raises(ValueError, match="fanout" if fanout < 2 else "depth"):
         Shape(fanout, depth)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 3), st.text(max_size=6), st.none() | st.binary(min_size=16, max_size=16)
+        ),
+        max_size=40,
+    )
+)
+def test_the_forest_knows_each_keys_partition_and_digest(
+    writes: list[tuple[int, str, bytes | None]],
+) -> None:
+    """The forest's key index agrees with its trees after any sequence of sets and removals
+    (each key always in the same partition, as a ring puts it)."""
+    forest = MerkleForest()
+    partition_of: dict[str, int] = {}
+    for partition, key, digest in writes:
+        partition = partition_of.setdefault(key, partition)
+        forest.set(partition, key, digest)
+    for key, partition in partition_of.items():
+        in_tree = forest.tree(partition).digest(key)
+        assert forest.digest(key) == in_tree
+        assert forest.partition(key) == (None if in_tree is None else partition)

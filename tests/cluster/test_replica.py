@@ -3,15 +3,18 @@ tombstones, hints by owner), and the actor names that change when the node forge
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from cluster.replica import ReplicaData, state_digest
+from cluster.replica import ReplicaData, raw_digest, state_digest, state_text
 from cluster.ring import Ring
-from cluster.storage import MemoryStore, SqliteStore, Store
-from cluster.versions import Siblings, versioning
+from cluster.storage import MemoryStore, SqliteStore, Store, encode_state
+from cluster.versions import VERSIONINGS, Siblings, versioning
 
 DVV = versioning("dvv")
 RING = Ring.build(["a", "b", "c"], 16)
@@ -116,3 +119,73 @@ def test_a_transaction_commits_its_writes_together(tmp_path: Path) -> None:
     reopened = SqliteStore(tmp_path / "db")
     assert dict(reopened.items()) == {"a": [1], "b": [2]}
     reopened.close()
+
+
+json_leaves = st.none() | st.booleans() | st.integers() | st.text(max_size=8)
+json_values = st.recursive(
+    json_leaves,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner),
+    max_leaves=6,
+)
+
+
+@given(
+    values=st.lists(json_values, min_size=1, max_size=4),
+    actors=st.lists(st.sampled_from(["a", "b", "é", "节点"]), min_size=4, max_size=4),
+    kind=st.sampled_from(VERSIONINGS),
+)
+def test_the_stored_text_of_a_state_is_its_canonical_json(
+    values: list[object], actors: list[str], kind: str
+) -> None:
+    """``state_text`` splices the versions' own texts; it must be exactly what encoding the
+    state's JSON form gives (the digests every node compares depend on it), and survive a
+    round trip through the store's JSON."""
+    scheme = versioning(kind)
+    state = Siblings.EMPTY
+    for i, value in enumerate(values):
+        # Concurrent writes (no context) by several actors: siblings, non-ASCII names.
+        written, _ = scheme.update(
+            Siblings.EMPTY, scheme.context(Siblings.EMPTY), value, actors[i], i
+        )
+        state = scheme.merge(state, written)
+    text = state_text(state)
+    assert text == encode_state(state.to_json())
+    assert encode_state(json.loads(text)) == text
+    assert state_digest(state) == raw_digest(state.to_json())
+
+
+def test_reads_see_every_write_through_the_cache(store: Store) -> None:
+    data = new(store)
+    data.cache_keys = 4  # tiny, so entries come and go
+    for round_ in range(3):
+        for i in range(10):
+            key = f"k{i}"
+            data.merge(
+                key, version(f"{round_}-{i}", actor=f"w{round_}", base=data.get(key)), None, 0
+            )
+    for i in range(10):
+        assert data.get(f"k{i}").values == [f"2-{i}"]
+        assert data.get(f"k{i}") == Siblings.from_json(store.get(f"k{i}"))
+    digest = data.digest("k1")
+    assert digest is not None
+    data.delete_unchanged({"k1": digest})
+    assert data.get("k1").is_empty and store.get("k1") is None
+    assert data.get("never") is Siblings.EMPTY
+
+
+def test_the_indexes_follow_a_failed_batch(tmp_path: Path) -> None:
+    """When a batch's commit fails, what it wrote is gone: rebuilding the indexes from the
+    store (what the server does) forgets it in the cache and the Merkle trees too."""
+    store = SqliteStore(tmp_path / "db")
+    data = new(store)
+    data.put("kept", version("v"), None, now_ms=0)
+    store.begin_batch()
+    data.put("first", version("u"), None, now_ms=0)  # a batch's first write commits alone
+    data.put("lost", version("w"), None, now_ms=0)
+    assert data.get("lost").values == ["w"]
+    store._db.execute("ROLLBACK")  # what a failed commit leaves behind
+    store.commit_batch()
+    data.load(now_ms=0)
+    assert data.get("lost").is_empty and data.digest("lost") is None
+    assert data.get("kept").values == ["v"] and data.get("first").values == ["u"]
+    store.close()

@@ -248,12 +248,6 @@ def test_heal_all_leaves_no_link_cut_no_process_paused_no_clock_skewed(rig: Rig)
         assert rig.client.admin(node, "status")["clock_skew_ms"] == 0
 
 
-@pytest.mark.xfail(
-    reason="cluster.failure_detector.PhiAccrual keeps the silence of the previous partition as"
-    " an inter-arrival sample, so each later partition takes longer to notice (measured:"
-    " 0.35 s, then 2.9 s, then 6.6 s); Cassandra drops intervals above a bound for this reason",
-    strict=False,
-)
 def test_a_second_drop_partition_is_noticed_as_quickly(rig: Rig) -> None:
     others = {"n1", "n2", "n3", "n5"}
 
