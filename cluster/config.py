@@ -7,7 +7,7 @@ JSON form so a cluster directory can record it for later commands. No I/O.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from cluster.ring import DEFAULT_PARTITIONS
@@ -32,7 +32,6 @@ class ClusterConfig:
     anti_entropy_interval_ms: int = 5000  # Merkle exchanges with each replica peer; 0: off
     handoff_interval_ms: int = 1000  # how often hints and moved partitions are handed off
     tombstone_grace_ms: int = 10_000  # a tombstone every replica holds is reaped after this
-    extra: dict[str, Any] = field(default_factory=dict)  # settings later subsystems add
 
     def __post_init__(self) -> None:
         if not self.nodes:

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,19 +22,6 @@ from cluster.ring import Ring
 NODES = ("n1", "n2", "n3", "n4", "n5")
 CONFIG = ClusterConfig(nodes=NODES, n=3, r=2, w=2)
 RING = Ring.build(CONFIG.nodes, CONFIG.partitions)
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
-    with LocalCluster(tmp_path_factory.mktemp("cluster"), CONFIG) as running:
-        running.start()
-        yield running
-
-
-@pytest.fixture
-def client(cluster: LocalCluster) -> Iterator[Client]:
-    with Client(cluster.endpoints, timeout_ms=2000) as made:
-        yield made
 
 
 def outsider(key: str) -> str:
