@@ -26,6 +26,7 @@ from typing import Any, cast
 
 import zmq
 
+from cluster.frames import pack, unpack
 from cluster.io_threads import defer_new_io_threads, threads
 from cluster.messages import (
     AdminReply,
@@ -33,9 +34,7 @@ from cluster.messages import (
     ClientGet,
     ClientPut,
     GetReply,
-    ProtocolError,
     PutReply,
-    decode,
     encode,
 )
 from cluster.ring import Ring
@@ -204,16 +203,13 @@ class _Base:
 
 
 def _matching_reply(frame: bytes, request: Any) -> Any | None:
-    """The decoded reply if ``frame`` answers ``request``; None for late or foreign frames."""
-    try:
-        reply = decode(frame)
-    except ProtocolError:
-        return None
-    if getattr(reply, "req", None) != request.req:
-        return None
-    if not isinstance(reply, _EXPECTED_REPLY[type(request)]):
-        return None
-    return reply
+    """The decoded reply in ``frame`` that answers ``request``; None for late or foreign
+    frames."""
+    expected = _EXPECTED_REPLY[type(request)]
+    for reply in unpack(frame)[0]:
+        if getattr(reply, "req", None) == request.req and isinstance(reply, expected):
+            return reply
+    return None
 
 
 # --------------------------------------------------------------------------- synchronous
@@ -361,6 +357,8 @@ class _Connection:
         self.sock.connect(endpoint)
         self.fd = cast(int, self.sock.getsockopt(zmq.FD))
         self.waiting: dict[int, tuple[type[Any], asyncio.Future[Any]]] = {}
+        self.outbox: dict[int, bytes] = {}  # request id -> frame, waiting for ``flush``
+        self._flush: asyncio.Handle | None = None
         self._readable = [(self.sock, _POLLIN)]
         self.loop.add_reader(self.fd, self.drain)
 
@@ -371,29 +369,48 @@ class _Connection:
         # A zero-timeout poll reads the socket's EVENTS, which also resets the descriptor;
         # asking first avoids raising (and paying for) a zmq.Again on every wake-up, and the
         # poll skips the option-name lookup ``getsockopt`` makes.
+        waiting = self.waiting
         while zmq.zmq_poll(readable, 0):
-            try:
-                reply = decode(sock.recv(_NOBLOCK))
-            except ProtocolError:
-                continue
-            entry = self.waiting.get(getattr(reply, "req", -1))
-            if entry is None:
-                continue  # a late reply: its request already gave up
-            expected, future = entry
-            if isinstance(reply, expected) and not future.done():
-                future.set_result(reply)
+            for reply in unpack(sock.recv(_NOBLOCK))[0]:  # garbage is dropped
+                entry = waiting.get(getattr(reply, "req", -1))
+                if entry is None:
+                    continue  # a late reply: its request already gave up
+                expected, future = entry
+                if isinstance(reply, expected) and not future.done():
+                    future.set_result(reply)
 
-    def try_send(self, frame: bytes) -> bool:
-        """Send without waiting; False when no connection is up to take it (IMMEDIATE=1)."""
+    def enqueue(self, req: int, frame: bytes) -> None:
+        """Send ``frame`` (request ``req``) at the end of this turn of the event loop, together
+        with whatever else this turn's tasks send to the same node: the replies one node
+        answers in a batch wake several tasks at once, and their next requests then leave as
+        one frame (``cluster.frames``) — one ZeroMQ send, one wake-up of the I/O thread."""
+        self.outbox[req] = frame
+        if self._flush is None:
+            self._flush = self.loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Send what is queued; while no connection is up to take it (``IMMEDIATE=1``),
+        try again shortly (each request gives up at its own deadline, unsent)."""
+        self._flush = None
+        outbox = self.outbox
+        if not outbox:
+            return
         try:
-            self.sock.send(frame, _NOBLOCK)
+            self.sock.send(pack(list(outbox.values())), _NOBLOCK)
         except zmq.Again:
-            return False
+            self._flush = self.loop.call_later(_CONNECT_RETRY_S, self.flush)
+            return
         finally:
             self.drain()  # the send may have consumed the descriptor's signal
-        return True
+        outbox.clear()
+
+    def withdraw(self, req: int) -> bool:
+        """Take request ``req`` back if it was never sent; whether it was still unsent."""
+        return self.outbox.pop(req, None) is not None
 
     def close(self) -> None:
+        if self._flush is not None:
+            self._flush.cancel()
         self.loop.remove_reader(self.fd)
         self.sock.close(0)
 
@@ -482,18 +499,18 @@ class AsyncClient(_Base):
             deadlines = self._deadlines = _Deadlines(loop)
         deadlines.add(deadline, future)
         try:
-            frame = encode(request)
-            # No live connection yet (IMMEDIATE=1): retry until the deadline. A request never
-            # handed to a connection was never sent, so its failure is definite.
-            while not conn.try_send(frame):
-                if loop.time() + _CONNECT_RETRY_S >= deadline:
-                    raise ClientError("could not connect: request not sent", True, node, sent=False)
-                await asyncio.sleep(_CONNECT_RETRY_S)
+            conn.enqueue(request.req, encode(request))
             try:
                 return await future
             except TimeoutError:
+                # A request never handed to a connection was never sent: definite.
+                if conn.withdraw(request.req):
+                    raise ClientError(
+                        "could not connect: request not sent", True, node, sent=False
+                    ) from None
                 raise ClientError("timeout: no reply from the coordinator", False, node) from None
         finally:
+            conn.withdraw(request.req)  # cancelled before it left: it never will
             conn.waiting.pop(request.req, None)
             if not future.done():
                 future.cancel()

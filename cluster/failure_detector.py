@@ -33,7 +33,7 @@ DEFAULT_THRESHOLD = 8.0
 # Intervals longer than this many expected intervals are silences, not samples (see above).
 MAX_INTERVAL_FACTOR = 5.0
 # Above this threshold 10^-threshold underflows; ``is_available`` then asks ``phi`` itself.
-_MAX_QUANTILE_THRESHOLD = 300.0
+MAX_QUANTILE_THRESHOLD = 300.0
 
 
 @lru_cache(maxsize=16)
@@ -132,6 +132,6 @@ class PhiAccrual:
         return at
 
     def is_available(self, now_ms: float, threshold: float = DEFAULT_THRESHOLD) -> bool:
-        if not 0.0 < threshold <= _MAX_QUANTILE_THRESHOLD:
+        if not 0.0 < threshold <= MAX_QUANTILE_THRESHOLD:
             return self.phi(now_ms) < threshold
         return now_ms < self.suspect_at_ms(threshold)

@@ -18,8 +18,10 @@ import dataclasses
 import json
 import json.encoder
 import json.scanner
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import FunctionType
 from typing import Any, ClassVar, cast
 
 
@@ -351,10 +353,9 @@ MESSAGE_TYPES: dict[str, type[Any]] = {
 # --------------------------------------------------------------------------- the codec
 #
 # Every message a node handles is decoded here and every one it sends encoded here, several
-# per client request, so both directions avoid per-call set-up: one shared encoder, the C
-# scanner without ``json.loads``' encoding detection, and a per-type decoder that checks the
-# fields' kinds from their annotations and fills the instance without the frozen dataclass's
-# per-field ``object.__setattr__``.
+# per client request, so both directions avoid per-call set-up: one shared C encoder, the C
+# scanner without ``json.loads``' encoding detection, and per message type a decoder and an
+# encoder generated at import (see "generated code" below) from the fields' annotations.
 
 
 class RawJson(str):
@@ -478,6 +479,28 @@ def to_dict(msg: Any) -> dict[str, Any]:
 
 def from_dict(data: Any) -> Any:
     """Rebuild a message from ``to_dict``'s form; ``ProtocolError`` if it is not one."""
+    if type(data) is dict:
+        # The type's decoder keeps the dictionary it is given as the message's own.
+        return from_parsed(data.copy())
+    return _from_dict_checked(data)
+
+
+def from_parsed(data: Any) -> Any:
+    """``from_dict`` for a value fresh from the JSON parser that nothing else holds (an item
+    of a parsed batch): a dictionary becomes the message's own, saving ``from_dict``'s copy."""
+    if type(data) is dict:
+        tag = data.get("t")
+        decoder = _DECODERS.get(tag) if type(tag) is str else None
+        if decoder is not None:
+            return decoder(data)
+    return _from_dict_checked(data)
+
+
+def _from_dict_checked(data: Any) -> Any:
+    """``from_dict`` field by field from the type's ``_Spec``: what the generated decoders
+    fall back on for anything but a complete, well-formed message, so that every problem is
+    named here, in one place. A complete message it accepts comes out exactly as from a
+    generated decoder (the instance dictionary holds the fields in the frame's order)."""
     if type(data) is not dict:
         raise ProtocolError(f"expected a JSON object, got {type(data).__name__}")
     tag = data.get("t")
@@ -513,6 +536,16 @@ def from_dict(data: Any) -> Any:
 
 
 def encode(msg: Any) -> bytes:
+    encoder = _ENCODERS.get(type(msg))
+    if encoder is None:  # not one of the message types: whatever has fields and a TYPE
+        return _encode_fields(msg)
+    return encoder(msg)
+
+
+def _encode_fields(msg: Any) -> bytes:
+    """``encode`` from the instance dictionary: the reference the generated encoders write
+    byte for byte (for an instance whose dictionary holds its fields in declaration order,
+    as ``__init__`` leaves it)."""
     data = dict(msg.__dict__)
     data["t"] = msg.TYPE
     raw_field = _RAW_FIELDS.get(type(msg))
@@ -543,4 +576,197 @@ def decode(frame: bytes) -> Any:
             data = json.loads(text)
         except (ValueError, RecursionError) as err:
             raise ProtocolError(f"not JSON: {err}") from None
-    return from_dict(data)
+    # ``from_parsed``, inlined (this is the hot path).
+    if type(data) is dict:
+        tag = data.get("t")
+        decoder = _DECODERS.get(tag) if type(tag) is str else None
+        if decoder is not None:
+            return decoder(data)
+    return _from_dict_checked(data)
+
+
+# --------------------------------------------------------------------------- generated code
+#
+# Like ``dataclasses`` writing ``__init__``, the codec writes three straight-line functions
+# per message type once, at import: in the node profile the generic loops over a type's
+# fields (and the frozen ``__init__``'s ``object.__setattr__`` per field) were the most
+# expensive Python left around the C JSON scanner and encoder.
+#
+# - A decoder for a complete frame — every field present, as ``encode`` writes them — that
+#   reads each field once, checks its kind inline and adopts the parsed dictionary as the
+#   instance's own (less the tag). Anything else (a field left out for its default, or any
+#   problem) goes to ``_from_dict_checked``, which names the problem: the generated code
+#   never raises, so the error messages have one source.
+# - An encoder that writes the fields in declaration order straight into one f-string: a
+#   string, integer, boolean or null field inline (as the C encoder writes it), an empty
+#   list or object literally, anything else through the shared C encoder; a ``RawJson``
+#   field is spliced in last, after the tag, as ``_encode_fields`` always did. Output is
+#   byte for byte ``_encode_fields``' for every message built by its ``__init__``.
+# - An ``__init__`` with the dataclass's signature and defaults that sets the instance
+#   dictionary in one step instead of one ``object.__setattr__`` per field; the classes stay
+#   frozen dataclasses (``__setattr__``, ``__eq__``, ``__hash__``, ``__repr__`` untouched).
+
+
+def _compile(name: str, source: str, namespace: dict[str, Any]) -> FunctionType:
+    """Define function ``name`` from ``source`` (generated from the message classes above,
+    nothing else) in this module's globals — as ``dataclasses`` does, so that its
+    ``__module__`` and annotations resolve here — with ``namespace``'s values as closure
+    variables (as cheap to read as locals)."""
+    body = textwrap.indent(source, "    ")
+    maker = f"def make({', '.join(namespace)}):\n{body}\n    return {name}\n"
+    scope: dict[str, Any] = {}
+    exec(maker, globals(), scope)
+    function: FunctionType = scope["make"](**namespace)
+    return function
+
+
+def _field_kinds(spec: _Spec) -> list[tuple[str, tuple[type[Any], ...] | None, bool]]:
+    """(field, JSON types allowed or None for anything, natural) in declaration order."""
+    types = {name: allowed for name, allowed, _ in spec.typed}
+    return [(name, types.get(name), name in spec.naturals) for name in spec.field_order]
+
+
+def _local(name: str) -> str:
+    """The generated code's variable for field ``name`` (a field may be called ``data``)."""
+    return f"field_{name}"
+
+
+def _make_decoder(spec: _Spec) -> Callable[[dict[str, Any]], Any]:
+    checks = []
+    for name, types, natural in _field_kinds(spec):
+        if types is None:
+            continue  # any JSON value
+        value = _local(name)
+        alternatives = [
+            f"{value} is None" if kind is _NONE else f"type({value}) is {kind.__name__}"
+            for kind in types
+        ]
+        check = " or ".join(alternatives)
+        checks.append(f"({check})" if len(alternatives) > 1 else check)
+        if natural:
+            checks.append(f"{value} >= 0")
+    reads = "".join(f"\n            {_local(name)} = data[{name!r}]" for name in spec.field_order)
+    condition = " and ".join(checks) or "True"
+    source = f"""\
+def decode_{spec.cls.__name__}(data):
+    # data holds "t": with one key more than the type's fields, all of them present means
+    # none unknown.
+    if len(data) == {len(spec.field_order) + 1}:
+        try:{reads}
+        except KeyError:
+            pass
+        else:
+            if {condition}:
+                del data["t"]
+                msg = _new(_cls)
+                _set(msg, "__dict__", data)
+                return msg
+    return _from_dict_checked(data)
+"""
+    namespace = {
+        "_cls": spec.cls,
+        "_new": object.__new__,
+        "_set": object.__setattr__,
+        "_from_dict_checked": _from_dict_checked,
+    }
+    return _compile(f"decode_{spec.cls.__name__}", source, namespace)
+
+
+def _json_expression(field_name: str, types: tuple[type[Any], ...] | None) -> str:
+    """A Python expression writing a field as the C encoder would: the expected kinds inline,
+    anything else (a wrong kind included) through ``_enc``, the C encoder itself."""
+    name = _local(field_name)
+    allowed = set(types) if types is not None else {str, _NONE}  # Any: the cheap guesses
+    parts = []
+    if _NONE in allowed:
+        parts.append(f'"null" if {name} is None')
+    if str in allowed:
+        parts.append(f"_esc({name}) if type({name}) is str")
+    if int in allowed:
+        # An f-string writes an exact int as int.__repr__ does, like the C encoder.
+        parts.append(f"{name} if type({name}) is int")
+    if bool in allowed:
+        parts.append(f'"true" if {name} is True else "false" if {name} is False')
+    if list in allowed:
+        parts.append(f'"[]" if type({name}) is list and not {name}')
+    if dict in allowed:
+        parts.append(f'"{{}}" if type({name}) is dict and not {name}')
+    return "(" + " else ".join([*parts, f"_enc({name})"]) + ")"
+
+
+def _make_encoder(spec: _Spec) -> Callable[[Any], bytes]:
+    cls = spec.cls
+    kinds = _field_kinds(spec)
+    raw_field = _RAW_FIELDS.get(cls)
+    tag = f'"t":{json.dumps(cls.TYPE)}'
+
+    def body(names: list[tuple[str, tuple[type[Any], ...] | None, bool]], tail: str) -> str:
+        members = [
+            f"{json.dumps(name)}:{{{_json_expression(name, types)}}}" for name, types, _ in names
+        ]
+        return "f'{{" + ",".join([*members, tail]) + "}}'"
+
+    reads = "".join(f"\n    {_local(name)} = msg.{name}" for name in spec.field_order)
+    if raw_field is None:
+        result = f"    return {body(kinds, tag)}.encode()"
+    else:
+        raw = _local(raw_field)
+        spliced = f'{tag},"{raw_field}":{{{raw}}}'
+        others = [kind for kind in kinds if kind[0] != raw_field]
+        result = (
+            f"    if type({raw}) is _RawJson:\n"
+            f"        return {body(others, spliced)}.encode()\n"
+            f"    return {body(kinds, tag)}.encode()"
+        )
+    source = f"def encode_{cls.__name__}(msg):{reads}\n{result}\n"
+    namespace = {
+        "_esc": json.encoder.encode_basestring_ascii,
+        "_enc": _encode_json,
+        "_RawJson": RawJson,
+    }
+    return _compile(f"encode_{cls.__name__}", source, namespace)
+
+
+def _make_init(cls: type[Any]) -> Callable[..., None]:
+    dataclass_init: Any = cls.__init__
+    fields = dataclasses.fields(cls)
+    names = [f.name for f in fields]
+    if hasattr(cls, "__post_init__") or any(not f.init or f.kw_only for f in fields):
+        raise TypeError(f"{cls.__name__}: no fast __init__ for this kind of dataclass")
+    defaults = dataclass_init.__defaults__ or ()
+    # The dataclass's own defaults: a factory field's is the sentinel meaning "not given".
+    given = dict(zip(names[len(names) - len(defaults) :], defaults, strict=True))
+    namespace: dict[str, Any] = {"_set": object.__setattr__}
+    entries = []
+    for f in fields:
+        if f.default_factory is dataclasses.MISSING:
+            entries.append(f"{f.name!r}: {f.name}")
+        else:
+            namespace[f"_factory_{f.name}"] = f.default_factory
+            namespace[f"_unset_{f.name}"] = given[f.name]
+            entries.append(
+                f"{f.name!r}: _factory_{f.name}() if {f.name} is _unset_{f.name} else {f.name}"
+            )
+    source = (
+        f"def __init__(self, {', '.join(names)}):\n"
+        f"    _set(self, '__dict__', {{{', '.join(entries)}}})\n"
+    )
+    init = _compile("__init__", source, namespace)
+    init.__defaults__ = dataclass_init.__defaults__
+    init.__annotations__ = dataclass_init.__annotations__
+    init.__qualname__ = dataclass_init.__qualname__
+    return init
+
+
+_DECODERS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    tag: _make_decoder(spec) for tag, spec in _SPECS.items()
+}
+_ENCODERS: dict[type[Any], Callable[[Any], bytes]] = {
+    spec.cls: _make_encoder(spec) for spec in _SPECS.values()
+}
+# The dataclass's __init__, kept for the tests that compare the two.
+_DATACLASS_INITS: dict[type[Any], Callable[..., None]] = {}
+for _cls in MESSAGE_TYPES.values():
+    _DATACLASS_INITS[_cls] = _cls.__init__
+    _cls.__init__ = _make_init(_cls)
+del _cls

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import heapq
+import math
 import random
 from collections import deque
 from collections.abc import Callable
@@ -54,7 +55,7 @@ from cluster.effects import (
     SetTimer,
     Timer,
 )
-from cluster.failure_detector import PhiAccrual
+from cluster.failure_detector import MAX_QUANTILE_THRESHOLD, PhiAccrual
 from cluster.handoff import Handoffs
 from cluster.membership import Membership
 from cluster.messages import (
@@ -172,6 +173,10 @@ class Node:
     _next_req: int = field(init=False, default=1)
     _placement: Placement = field(init=False)
     reaper: Reaper = field(init=False, default_factory=Reaper)
+    # ``up_nodes``' last answer, until when it holds, and the membership it was judged for.
+    _up: frozenset[str] | None = field(init=False, default=None)
+    _up_until_ms: float = field(init=False, default=-math.inf)
+    _up_of: Membership | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.versions = versioning(self.config.versioning)
@@ -212,8 +217,14 @@ class Node:
         """Handle one decoded message. ``sender`` is the client routing id for client and
         admin requests, None for peer messages (which name their ``src``)."""
         src = getattr(msg, "src", None)
-        if isinstance(src, str) and src != self.name:
-            self.detector(src, now_ms).heartbeat(now_ms)
+        if type(src) is str and src != self.name:
+            detector = self.detectors.get(src)
+            if detector is None:
+                detector = self.detector(src, now_ms)
+            detector.heartbeat(now_ms)
+            up = self._up
+            if up is not None and src not in up:
+                self._up = None  # a suspected peer spoke: it may be up again
         handler = self._HANDLERS.get(type(msg))
         if handler is None:
             return []
@@ -260,16 +271,29 @@ class Node:
         """This node's wall clock, which clock faults skew."""
         return int(now_ms + self.wall_offset_ms + self.clock_skew_ms)
 
-    def up_nodes(self, now_ms: float) -> set[str]:
+    def up_nodes(self, now_ms: float) -> frozenset[str]:
         """The nodes this node can reach, itself included: judged on direct arrivals only, so
         a node cut off from a peer suspects it even if gossip through others says it lives
-        (the sloppy quorum needs reachability, not liveness)."""
-        up = {self.name}
+        (the sloppy quorum needs reachability, not liveness).
+
+        Every coordinated request asks, so the answer is kept until it may change: until the
+        first up peer's silence would make it suspected, until a suspected peer speaks
+        (``on_message``), or until the membership changes."""
+        up = self._up
+        if up is not None and now_ms < self._up_until_ms and self._up_of is self.membership:
+            return up
+        found = {self.name}
+        until = math.inf
         threshold = self.config.phi_threshold
         for peer in self.membership.peers(self.name):
             detector = self.detectors.get(peer)
             if detector is not None and detector.is_available(now_ms, threshold):
-                up.add(peer)
+                found.add(peer)
+                until = min(until, detector.suspect_at_ms(threshold))
+        up = self._up = frozenset(found)
+        # A threshold outside the quantile's range is judged by phi itself: no caching.
+        self._up_until_ms = until if 0.0 < threshold <= MAX_QUANTILE_THRESHOLD else -math.inf
+        self._up_of = self.membership
         return up
 
     def targets(self, key: str, now_ms: float) -> list[Target]:

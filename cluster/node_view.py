@@ -40,7 +40,7 @@ class NodeView(Protocol):
     @property
     def placement(self) -> Placement: ...
 
-    def up_nodes(self, now_ms: float) -> set[str]:
+    def up_nodes(self, now_ms: float) -> frozenset[str]:
         """The peers this node reaches directly, itself included."""
         ...
 

@@ -22,6 +22,21 @@ from functools import cached_property
 DEFAULT_PARTITIONS = 64
 
 _HASH_BITS = 128  # MD5
+# Keys whose hash is remembered (forgotten all at once when full): a node asks for the
+# partition of the same key several times per request, and MD5 is most of what that costs.
+_HASH_CACHE_KEYS = 1 << 16
+_key_hashes: dict[str, int] = {}
+
+
+def key_hash(key: str) -> int:
+    """MD5 of ``key``'s UTF-8 bytes, read as a 128-bit big-endian integer (memoised)."""
+    value = _key_hashes.get(key)
+    if value is None:
+        if len(_key_hashes) >= _HASH_CACHE_KEYS:
+            _key_hashes.clear()
+        digest = hashlib.md5(key.encode("utf-8"), usedforsecurity=False).digest()
+        value = _key_hashes[key] = int.from_bytes(digest, "big")
+    return value
 
 
 @dataclass(frozen=True)
@@ -159,8 +174,7 @@ class Ring:
     def partition_of(self, key: str) -> int:
         """The partition of ``key``: MD5 of its UTF-8 bytes, read as a 128-bit integer, scaled
         into Q equal ranges of the hash space."""
-        digest = hashlib.md5(key.encode("utf-8"), usedforsecurity=False).digest()
-        return (int.from_bytes(digest, "big") * len(self.owners)) >> _HASH_BITS
+        return (key_hash(key) * len(self.owners)) >> _HASH_BITS
 
     def walk(self, partition: int) -> list[str]:
         """Every distinct node, in the order met walking clockwise from ``partition``."""

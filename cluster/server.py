@@ -37,12 +37,13 @@ import types
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import zmq
 
 from cluster.config import ClusterConfig
 from cluster.effects import Effect, Log, Reply, Send, SetTimer, Timer
+from cluster.frames import pack, unpack
 from cluster.io_threads import defer_new_io_threads, threads
 from cluster.messages import (
     PEER_TYPES,
@@ -50,8 +51,6 @@ from cluster.messages import (
     AdminRequest,
     ClientGet,
     ClientPut,
-    ProtocolError,
-    decode,
     encode,
 )
 from cluster.node import Node
@@ -239,12 +238,15 @@ class Server:
     def _transmit(self, effect: Send | Reply) -> None:
         if isinstance(effect, Send):
             self._send_peer(effect.dst, encode(effect.msg))
-            return
+        else:
+            self._reply(effect.client, encode(effect.msg))
+
+    def _reply(self, client: bytes, frame: bytes) -> None:
         router = self.router
         try:
             # A ROUTER never blocks: a message for an unknown or full client is dropped.
-            router.send(effect.client, _SNDMORE_NOBLOCK)
-            router.send(encode(effect.msg), _NOBLOCK)
+            router.send(client, _SNDMORE_NOBLOCK)
+            router.send(frame, _NOBLOCK)
         except zmq.Again:  # the client's queue is full; it will time out
             self.dropped_sends += 1
 
@@ -329,29 +331,35 @@ class Server:
             self._commit(held, now_ms)
 
     def _commit(self, held: list[Send | Reply], now_ms: float) -> None:
-        """Commit the batch's writes, then send what its messages produced. If the commit
-        fails, the writes are gone: nothing that depended on them is sent (the requests time
-        out, indefinite), and the node's in-memory indexes are rebuilt from the store."""
+        """Commit the batch's writes, then send what its messages produced: what goes to one
+        peer or one client connection leaves as one frame (``cluster.frames``), in order. If
+        the commit fails, the writes are gone: nothing that depended on them is sent (the
+        requests time out, indefinite), and the node's in-memory indexes are rebuilt from the
+        store."""
         try:
             self.store.commit_batch()
         except Exception:
             log.exception("group commit failed: %d messages not sent", len(held))
             self.node.data.load(now_ms)
             return
-        peers = self.peers
+        if len(held) == 1:
+            self._transmit(held[0])
+            return
+        to_peers: dict[str, list[bytes]] = {}
+        to_clients: dict[bytes, list[bytes]] = {}
         for effect in held:
-            # Most of a batch's messages go to peers already connected: sent right here.
-            sock = peers.get(effect.dst) if type(effect) is Send else None
-            if sock is None:
-                self._transmit(effect)
-                continue
-            try:
-                sock.send(encode(effect.msg), _NOBLOCK)
-            except zmq.Again:  # peer down (IMMEDIATE) or its queue full: a lost message
-                self.dropped_sends += 1
+            if isinstance(effect, Send):
+                to_peers.setdefault(effect.dst, []).append(encode(effect.msg))
+            else:
+                to_clients.setdefault(effect.client, []).append(encode(effect.msg))
+        for peer, frames in to_peers.items():
+            self._send_peer(peer, pack(frames))
+        for client, frames in to_clients.items():
+            self._reply(client, pack(frames))
 
     def handle_frames(self, frames: list[bytes], now_ms: float) -> None:
-        """One multipart message from the ROUTER: ``[routing id, payload]``."""
+        """One multipart message from the ROUTER: ``[routing id, payload]``, the payload one
+        message or a batch of them."""
         if len(frames) != 2:
             sender = frames[0] if frames else b""
             log.warning(
@@ -361,11 +369,13 @@ class Server:
             )
             return
         sender, payload = frames
-        try:
-            msg = decode(payload)
-        except ProtocolError as err:
+        messages, errors = unpack(payload)
+        for err in errors:
             log.warning("garbage from %r: %s (frame %r)", sender, err, payload[:120])
-            return
+        for msg in messages:
+            self.handle_message(sender, msg, now_ms)
+
+    def handle_message(self, sender: bytes, msg: Any, now_ms: float) -> None:
         try:
             kind = type(msg)
             if kind in PEER_TYPES:

@@ -22,18 +22,20 @@ Every request a node serves turns states from JSON into these values and back, s
 are built to be cheap: each version computes its canonical JSON text once (it orders siblings,
 breaks ties, and is spliced, never re-encoded, into the state's text and digest), remembers its
 decoded value when that value is immutable, and merges and ``descends`` run in one pass over the
-versions instead of comparing every pair through freshly built dicts.
+versions instead of comparing every pair through freshly built dicts. A merge whose result is one
+of its inputs (a replica receiving a state that descends its own, replicas that agree) returns
+that input, and states and contexts built from versions already checked skip re-validation.
 """
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from json.encoder import encode_basestring
+from operator import attrgetter
 from typing import Any, ClassVar, Protocol, TypeVar, cast
 
 VERSIONINGS = ("dvv", "vclock", "lww")
@@ -50,6 +52,9 @@ _CANONICAL_ENCODER = json.JSONEncoder(
 _IMMUTABLE_VALUE_TYPES = frozenset({str, int, float, bool, type(None)})
 _NOT_DECODED: Any = object()  # marks a version that has not remembered its value
 _URLSAFE_TO_STANDARD = bytes.maketrans(b"-_", b"+/")  # base64url's alphabet to base64's
+_STANDARD_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+# Building instances on the hot paths without the generated ``__init__`` (see ``_new_dvv``).
+_new_instance = object.__new__
 
 
 def _canonical(data: object) -> str:
@@ -138,8 +143,11 @@ class Context:
     def of(
         cls, counters: Mapping[str, int], timestamps_ms: Mapping[str, int] | None = None
     ) -> Context:
+        pairs = tuple(sorted(counters.items()))
+        if not timestamps_ms and cls is Context and _is_sorted_count_map(pairs, 1):
+            return _new_context(pairs)  # valid: ``__post_init__`` would accept it
         stamps = timestamps_ms or {}
-        return cls(tuple(sorted(counters.items())), tuple(sorted(stamps.items())))
+        return cls(pairs, tuple(sorted(stamps.items())))
 
     def as_dict(self) -> dict[str, int]:
         """``{node: counter}``, for history records."""
@@ -154,15 +162,20 @@ class Context:
             return ""
         # The canonical JSON of {node: counter or [counter, timestamp]}, spliced: the counters
         # are already sorted by node, as ``sort_keys`` would order them.
-        stamps = dict(self.timestamps_ms)
-        entries = [
-            f"{encode_basestring(n)}:[{c},{stamps[n]}]"
-            if n in stamps
-            else f"{encode_basestring(n)}:{c}"
-            for n, c in self.counters
-        ]
+        if self.timestamps_ms:
+            stamps = dict(self.timestamps_ms)
+            entries = [
+                f"{encode_basestring(n)}:[{c},{stamps[n]}]"
+                if n in stamps
+                else f"{encode_basestring(n)}:{c}"
+                for n, c in self.counters
+            ]
+        else:  # dvv's contexts: counters only
+            entries = [f"{encode_basestring(n)}:{c}" for n, c in self.counters]
         text = "{" + ",".join(entries) + "}"
-        return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+        # What base64.urlsafe_b64encode does, without its two layers of Python calls.
+        encoded = binascii.b2a_base64(text.encode(), newline=False)
+        return encoded.translate(_STANDARD_TO_URLSAFE).decode().rstrip("=")
 
     @classmethod
     def decode(cls, text: str) -> Context:
@@ -171,7 +184,6 @@ class Context:
             raise ValueError(f"malformed context: expected a string, got {type(text).__name__}")
         if text == "":
             return cls.EMPTY
-        shown = text if len(text) <= 40 else text[:37] + "..."
         try:
             # What base64.b64decode(altchars=b"-_", validate=True) does, without rebuilding
             # the translation table on every call.
@@ -179,9 +191,16 @@ class Context:
             raw = binascii.a2b_base64(padded.translate(_URLSAFE_TO_STANDARD), strict_mode=True)
             body = json.loads(raw.decode("utf-8"))
         except (binascii.Error, ValueError) as err:  # UnicodeError is a ValueError
-            raise ValueError(f"malformed context {shown!r}: not base64url JSON") from err
-        if not isinstance(body, dict):
-            raise ValueError(f"malformed context {shown!r}: not a JSON object")
+            raise ValueError(f"malformed context {_shown(text)!r}: not base64url JSON") from err
+        if type(body) is dict and cls is Context:
+            # What ``encode`` writes for dvv: node names in increasing order, each with a
+            # plain integer >= 1, taken as they come (the loop below would sort them again).
+            pairs = tuple(body.items())
+            if _is_sorted_count_map(pairs, 1):
+                return _new_context(pairs)
+        elif not isinstance(body, dict):
+            raise ValueError(f"malformed context {_shown(text)!r}: not a JSON object")
+        shown = _shown(text)
         counters: dict[str, int] = {}
         stamps: dict[str, int] = {}
         for node, entry in body.items():
@@ -214,6 +233,22 @@ class Context:
 
 Context.EMPTY = Context()
 EMPTY_CONTEXT = Context.EMPTY
+
+
+def _shown(text: str) -> str:
+    """A context's text as an error message quotes it."""
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _new_context(counters: tuple[tuple[str, int], ...]) -> Context:
+    """``Context(counters)`` for counters known to be valid (sorted names, integers >= 1),
+    without the frozen ``__init__``'s ``object.__setattr__`` calls and the re-validation;
+    leaves exactly the state ``__init__`` leaves."""
+    context = _new_instance(Context)
+    fields = context.__dict__
+    fields["counters"] = counters
+    fields["timestamps_ms"] = ()
+    return context
 
 
 # ---------------------------------------------------------------------------- versions
@@ -366,7 +401,6 @@ _V = TypeVar("_V", DvvVersion, VclockVersion, LwwVersion)
 # the rest of building a version; these builders put the same fields straight into the new
 # instance's ``__dict__``, leaving exactly the state ``__init__`` leaves (the version classes
 # have no ``__post_init__``), plus the decoded value when it is immutable (``_remember_value``).
-_new_instance = object.__new__
 
 
 def _new_dvv(
@@ -473,7 +507,13 @@ class Siblings(_SiblingsDerived):
     @property
     def is_tombstone(self) -> bool:
         """Deleted: there are versions and every one is a tombstone."""
-        return bool(self.versions) and all(v.is_tombstone for v in self.versions)
+        versions = self.versions
+        if not versions:
+            return False
+        for v in versions:  # noqa: SIM110 (a plain loop: cheaper than all() over a generator)
+            if v.value_json != _TOMBSTONE_JSON:
+                return False
+        return True
 
     def to_json(self) -> list[dict[str, object]]:
         """The canonical JSON-able form, for storage and the wire (a fresh structure that the
@@ -485,6 +525,12 @@ class Siblings(_SiblingsDerived):
         """The state ``to_json`` produced; ``ValueError`` naming the bad entry otherwise."""
         if not isinstance(data, list):
             raise ValueError(f"siblings: expected a list, got {type(data).__name__}")
+        if len(data) < 2 and cls is Siblings:
+            # Nothing to check across versions (their kind, order and repeats): the common
+            # state of a single version, built without ``__init__``, and the empty state.
+            if not data:
+                return Siblings.EMPTY
+            return _new_siblings((_version_from_json(data[0], 0),))
         return cls(tuple([_version_from_json(entry, i) for i, entry in enumerate(data)]))
 
     def digest(self) -> bytes:
@@ -499,6 +545,16 @@ class Siblings(_SiblingsDerived):
 
 
 Siblings.EMPTY = Siblings()
+
+
+def _new_siblings(versions: tuple[Version, ...]) -> Siblings:
+    """``Siblings(versions)`` for versions known to be in canonical order (sorted by
+    ``sort_key``, without repeats) and of one kind, as the merges and updates below build
+    them: without the frozen ``__init__`` and the re-validation of ``__post_init__``; leaves
+    exactly the state ``__init__`` leaves."""
+    state = _new_instance(Siblings)
+    state.__dict__["versions"] = versions
+    return state
 
 
 def _version_from_json(entry: object, index: int) -> Version:
@@ -679,6 +735,61 @@ def _reach_and_winners(
     return reach, winners
 
 
+_sort_key = attrgetter("sort_key")
+
+
+def _dvv_maximal(s: Siblings, versions: tuple[DvvVersion, ...]) -> Siblings:
+    """``s`` (whose versions are ``versions``) without the versions it supersedes itself: the
+    merge of ``s`` with itself or with nothing."""
+    if s._maximal:
+        return s
+    if len(versions) > 1:
+        found = _reach_and_winners(versions)
+        if found is None:
+            kept = [v for v in versions if not any(w != v and v.seen_by(w) for w in versions)]
+            return _merged(versions, kept, s)
+        reach, winners = found
+        # ``versions`` has no repeats, so a version keeps its dot only by being its winner.
+        kept = [
+            v
+            for v in versions
+            if reach.get(v.node, 0) < v.counter and winners[(v.node, v.counter)] is v
+        ]
+        if len(kept) != len(versions):
+            s = _new_siblings(tuple(kept))  # a subsequence of a canonical order is one
+    # (A single version supersedes nothing but itself, even one whose past holds its dot.)
+    object.__setattr__(s, "_maximal", True)
+    return s
+
+
+def _dvv_merge_pair(a: Siblings, x: DvvVersion, b: Siblings, y: DvvVersion) -> Siblings | None:
+    """The merge of two different states of one version each (``a`` holds ``x``, ``b`` holds
+    ``y``), the common case (a replica receiving the next write of a key, a read meeting a
+    stale replica), without the dicts of the general merge; ``None`` leaves the cases it does
+    not decide (two values claiming one dot, a past holding its own dot, two versions
+    superseding each other) to that merge."""
+    x_node, x_counter, y_node, y_counter = x.node, x.counter, y.node, y.counter
+    if x_node == y_node and x_counter == y_counter:
+        return None
+    x_past, y_past = dict(x.past), dict(y.past)
+    if x_past.get(x_node, 0) >= x_counter or y_past.get(y_node, 0) >= y_counter:
+        return None
+    # A version is superseded exactly when the other's past reaches its dot (its own past
+    # does not, and the dots differ, so neither version wins a tie over the other).
+    x_kept = y_past.get(x_node, 0) < x_counter
+    y_kept = x_past.get(y_node, 0) < y_counter
+    if x_kept and y_kept:  # concurrent: siblings, in canonical order
+        result = _new_siblings((x, y) if x.sort_key < y.sort_key else (y, x))
+    elif x_kept:
+        result = a
+    elif y_kept:
+        result = b  # the replica write path: the incoming version descends the local one
+    else:
+        return None
+    object.__setattr__(result, "_maximal", True)
+    return result
+
+
 class Dvv:
     """Dotted version vectors: a write's dot is a fresh event of its coordinator, and a version
     is superseded only by one whose past contains that dot."""
@@ -701,32 +812,90 @@ class Dvv:
         counter += 1
         new = _new_dvv(_encode_value(value), node, counter, context.counters, value)
         concurrent = [v for v in versions if seen.get(v.node, 0) < v.counter]
-        return Siblings((new, *concurrent)), _join(seen, {node: counter})
+        seen[node] = counter  # the join of the context and the new dot: counter > seen[node]
+        if not concurrent:  # the context covered the whole local state: the common case
+            return _new_siblings((new,)), seen
+        # ``concurrent`` keeps the canonical order of ``local``; the new version's dot is new
+        # (its counter is above every event of ``node`` here), so it goes in at its place.
+        key = new.sort_key
+        place = 0
+        while place < len(concurrent) and concurrent[place].sort_key < key:
+            place += 1
+        concurrent.insert(place, new)
+        return _new_siblings(tuple(concurrent)), seen
 
     def merge(self, a: Siblings, b: Siblings) -> Siblings:
-        union, whole = _union(a, b, DvvVersion, self.name)
-        if whole is not None and whole._maximal:
-            return whole
+        mine = _typed(a, DvvVersion, self.name)
+        theirs = _typed(b, DvvVersion, self.name)
+        # Equal states (a read's replicas mostly agree) and an empty side (a read's first
+        # answer, a key new to a replica) need only one side's versions: a duplicate neither
+        # supersedes nor saves anything.
+        if not theirs or a is b or mine == theirs:
+            return _dvv_maximal(a, mine)
+        if not mine:
+            return _dvv_maximal(b, theirs)
+        if len(mine) == 1 and len(theirs) == 1:
+            pair = _dvv_merge_pair(a, mine[0], b, theirs[0])
+            if pair is not None:
+                return pair
+        union = mine + theirs
         found = _reach_and_winners(union)
         if found is None:
-            kept = [v for v in union if not any(w != v and v.seen_by(w) for w in union)]
-            return _merged(union, kept, whole)
+            pairwise = [v for v in union if not any(w != v and v.seen_by(w) for w in union)]
+            return _merged(union, pairwise, None)
         # One pass instead of every pair: a version is superseded when some version's past
         # reaches its dot (a well-formed past never reaches its own dot, hence never that of
         # another version claiming the same dot), or when another value claiming the same dot
-        # wins the tie.
+        # wins the tie. Each side is in canonical order without repeats, so a version of ``a``
+        # survives only as its dot's winner itself, and one of ``b`` that survives is kept
+        # unless ``a`` kept its dot already (an equal version, perhaps the same object).
         reach, winners = found
-        kept = []
-        for v in union:
-            if reach.get(v.node, 0) < v.counter:
-                winner = winners[(v.node, v.counter)]
-                if winner is v or winner == v:
-                    kept.append(v)
-        return _merged(union, kept, whole)
+        kept: list[DvvVersion] = []
+        taken: set[tuple[str, int]] = set()  # the dots of the versions of ``a`` kept
+        for v in mine:
+            dot = (v.node, v.counter)
+            if reach.get(v.node, 0) < v.counter and winners[dot] is v:
+                kept.append(v)
+                taken.add(dot)
+        all_of_mine = len(kept) == len(mine)
+        all_of_theirs = True  # every version of ``b`` survives (itself or an equal of ``a``'s)
+        for w in theirs:
+            if reach.get(w.node, 0) >= w.counter:
+                all_of_theirs = False
+                continue
+            dot = (w.node, w.counter)
+            winner = winners[dot]
+            if winner is w or winner == w:
+                if dot not in taken:
+                    kept.append(w)
+            else:
+                all_of_theirs = False
+        # The result is one input whole when it keeps exactly that input's versions: the
+        # replica write path (the incoming state descends the local one, and carries the local
+        # versions it did not supersede) returns ``b`` without sorting or building anything.
+        result: Siblings
+        if all_of_theirs and len(kept) == len(theirs):
+            result = b
+        elif all_of_mine and len(kept) == len(mine):
+            result = a
+        else:
+            if len(kept) > 1:  # both sides are sorted: interleave them
+                kept.sort(key=_sort_key)
+            result = _new_siblings(tuple(kept))
+        # No version of a merge supersedes another, so merging it again changes nothing.
+        object.__setattr__(result, "_maximal", True)
+        return result
 
     def context(self, s: Siblings) -> Context:
-        joined: dict[str, int] = {}
-        for v in _typed(s, DvvVersion, self.name):
+        versions = _typed(s, DvvVersion, self.name)
+        if len(versions) == 1:  # the common case: the version's past and its dot
+            v = versions[0]
+            joined = dict(v.past)
+            if v.counter > joined.get(v.node, 0):
+                joined[v.node] = v.counter
+            return Context.of(joined)
+        joined = {}
+        for v in versions:
             for n, c in v.past:
                 if c > joined.get(n, 0):
                     joined[n] = c

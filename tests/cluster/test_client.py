@@ -15,6 +15,7 @@ import pytest
 import zmq
 
 from cluster.client import AsyncClient, Client, ClientError
+from cluster.frames import unpack
 from cluster.local import free_ports
 from cluster.messages import (
     AdminReply,
@@ -23,7 +24,6 @@ from cluster.messages import (
     ClientPut,
     GetReply,
     PutReply,
-    decode,
     encode,
 )
 from cluster.ring import Ring
@@ -39,6 +39,7 @@ class FakeNode:
         self.respond = respond
         self.batch = batch
         self.received: list[Any] = []
+        self.frames = 0
         self._context = zmq.Context()
         self._sock = self._context.socket(zmq.ROUTER)
         self._sock.setsockopt(zmq.LINGER, 0)
@@ -54,9 +55,12 @@ class FakeNode:
             if not self._sock.poll(20):
                 continue
             ident, frame = self._sock.recv_multipart()
-            msg = decode(frame)
-            self.received.append(msg)
-            pending.append((ident, msg))
+            self.frames += 1
+            messages, errors = unpack(frame)  # the async client sends batches
+            assert not errors, errors
+            for msg in messages:
+                self.received.append(msg)
+                pending.append((ident, msg))
             if len(pending) >= self.batch:
                 for who, request in reversed(pending):
                     for out in self.respond(request):
@@ -194,6 +198,21 @@ def test_async_client_matches_out_of_order_replies(fake_node: Callable[..., Fake
             return [r.values for r in reads]
 
     assert asyncio.run(scenario()) == [[f"value of k{i}"] for i in range(30)]
+
+
+def test_async_requests_started_together_leave_together(
+    fake_node: Callable[..., FakeNode],
+) -> None:
+    node = fake_node(lambda request: [answer(request)])
+
+    async def scenario() -> list[list[Any]]:
+        async with AsyncClient({"n1": node.endpoint}, timeout_ms=3000) as client:
+            reads = await asyncio.gather(*(client.get(f"k{i}") for i in range(20)))
+            return [r.values for r in reads]
+
+    assert asyncio.run(scenario()) == [[f"value of k{i}"] for i in range(20)]
+    assert len(node.received) == 20
+    assert node.frames == 1  # one frame, one ZeroMQ send, for the twenty requests
 
 
 def test_async_client_errors_are_classified_like_the_sync_ones(

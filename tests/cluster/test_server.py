@@ -91,7 +91,8 @@ def test_garbage_frames_are_logged_and_the_node_keeps_serving(
         garbage: list[list[bytes]] = [
             [b"\xff\xfe\x00binary"],  # not UTF-8
             [b"{not json"],  # invalid JSON
-            [b"[1, 2, 3]"],  # JSON, but not an object
+            [b'"text"'],  # JSON, but not an object
+            [b"[]"],  # an empty batch
             [b'{"t": "no-such-type", "req": 1}'],  # unknown type
             [b'{"t": "get", "req": 1}'],  # missing fields
             [b'{"t": "get", "req": -5, "key": "k"}'],  # a field of the wrong kind
@@ -106,16 +107,21 @@ def test_garbage_frames_are_logged_and_the_node_keeps_serving(
         raw.send(b'{"t":"admin","req":77,"op":"ping","args":{}}')
         assert raw.poll(2000), "the node stopped answering after garbage"
         assert json.loads(raw.recv())["req"] == 77
+        # A batch with a bad item: the item is logged, the rest served.
+        raw.send(b'[{"t":"nope"},{"t":"admin","req":78,"op":"ping","args":{}}]')
+        assert raw.poll(2000), "the node dropped a batch for one bad item"
+        assert json.loads(raw.recv())["req"] == 78
     finally:
         raw.close(0)
         context.term()
     deadline = time.monotonic() + 5
-    while log.read_text().count("garbage from") - before < len(garbage):
+    while log.read_text().count("garbage from") - before < len(garbage) + 1:
         assert time.monotonic() < deadline, log.read_text()[-3000:]
         time.sleep(0.05)
     text = log.read_text()
     assert "b'vandal'" in text and "not JSON" in text and "unknown message type" in text
     assert "expected 2 frames" in text and "missing fields" in text
+    assert "an empty batch" in text and "batch item 0: unknown message type 'nope'" in text
 
 
 def test_admin_channel(cluster: LocalCluster, client: Client) -> None:

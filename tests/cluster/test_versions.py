@@ -8,6 +8,8 @@ import base64
 import dataclasses
 import hashlib
 import json
+import random
+import re
 from dataclasses import dataclass, field
 from itertools import product
 
@@ -607,3 +609,185 @@ def test_vclock_merge_keeps_one_winner_per_maximal_clock_on_any_versions(
         )
     }
     assert keys_of(merged) == {winners[clock].sort_key for clock in maximal}
+
+
+# ---------------------------------------------------------------------- dvv fast paths
+# The dvv merge returns an input whole when the result is that input, decides two single
+# versions without the general pass, and builds states and contexts without re-validating
+# what it already checked: each must give exactly what the definitions give, in canonical
+# order, on any versions (hand-built ones included).
+
+
+def reference_dvv_merge(a: Siblings, b: Siblings) -> Siblings:
+    """The dvv merge from the definition: every version no other version has seen, put in
+    canonical order by the public constructor."""
+    union = dvvs_of(a) + dvvs_of(b)
+    return Siblings(tuple(v for v in union if not any(w != v and v.seen_by(w) for w in union)))
+
+
+@st.composite
+def dvv_state_pairs(draw: st.DrawFn) -> tuple[Siblings, Siblings]:
+    """Two states of hand-built versions; ``b`` may hold some of ``a``'s very objects, as a
+    coordinator's new state holds the local versions its context did not cover."""
+    xs = draw(st.lists(dvv_versions(), max_size=3))
+    shared = draw(st.lists(st.sampled_from(xs), max_size=2)) if xs else []
+    ys = draw(st.lists(dvv_versions(), max_size=3))
+    return Siblings(tuple(xs)), Siblings((*shared, *ys))
+
+
+def fresh(s: Siblings) -> Siblings:
+    """An equal state not yet known to be maximal (a merge marks an input it returns)."""
+    return Siblings(s.versions)
+
+
+def over_the_wire(s: Siblings) -> Siblings:
+    """An equal state as a replica reads it: new objects, from JSON."""
+    return Siblings.from_json(json.loads(json.dumps(s.to_json())))
+
+
+def assert_dvv_merge_is_the_definition(a: Siblings, b: Siblings) -> Siblings:
+    dvv = versioning("dvv")
+    merged = dvv.merge(a, b)
+    expected = reference_dvv_merge(a, b)
+    assert merged == expected and merged.versions == expected.versions
+    assert [v.sort_key for v in merged.versions] == sorted(keys_of(merged))
+    # A merge's result is remembered as maximal: merging it again must agree.
+    again = dvv.merge(merged, Siblings.EMPTY)
+    assert again == reference_dvv_merge(merged, Siblings.EMPTY) == merged
+    return merged
+
+
+@settings(max_examples=300)
+@given(dvv_state_pairs())
+def test_dvv_merge_fast_paths_agree_with_the_definition(pair: tuple[Siblings, Siblings]) -> None:
+    a, b = pair
+    assert_dvv_merge_is_the_definition(fresh(a), fresh(b))
+    assert_dvv_merge_is_the_definition(fresh(b), fresh(a))
+    assert_dvv_merge_is_the_definition(fresh(a), fresh(a))
+    assert_dvv_merge_is_the_definition(fresh(a), Siblings(fresh(a).versions))
+
+
+@settings(max_examples=300)
+@given(dvv_versions(), dvv_versions())
+def test_dvv_merge_of_two_single_versions_agrees_with_the_definition(
+    x: DvvVersion, y: DvvVersion
+) -> None:
+    # Every case of two single versions: concurrent, either superseding the other, both
+    # superseding each other, one dot claimed twice, a past holding its own dot.
+    for a, b in ((x, y), (y, x), (x, x)):
+        assert_dvv_merge_is_the_definition(Siblings((a,)), Siblings((b,)))
+
+
+@settings(max_examples=150)
+@given(st.data())
+def test_dvv_merge_fast_paths_agree_with_the_definition_on_executions(
+    data: st.DataObject,
+) -> None:
+    run = data.draw(executions("dvv"))
+    a, b = (data.draw(st.sampled_from(run.states)) for _ in range(2))
+    for x, y in ((a, b), (b, a), (a, a), (a, over_the_wire(a))):
+        assert_dvv_merge_is_the_definition(over_the_wire(x), over_the_wire(y))
+        assert_dvv_merge_is_the_definition(fresh(x), fresh(y))
+
+
+@given(st.data())
+def test_dvv_merge_returns_the_incoming_state_that_descends_the_local_one(
+    data: st.DataObject,
+) -> None:
+    dvv = versioning("dvv")
+    run = data.draw(executions("dvv"))
+    local = data.draw(st.sampled_from(run.states))
+    seen = data.draw(st.sampled_from(run.states))
+    incoming, _ = dvv.update(local, dvv.context(seen), data.draw(values), data.draw(node_ids), 1)
+    # The replica write path: the coordinator's new state descends what the replica holds,
+    # and is what the replica keeps, as it came.
+    stored, sent = over_the_wire(local), over_the_wire(incoming)
+    assert dvv.merge(stored, sent) is sent
+    assert dvv.merge(sent, stored) is sent
+    assert_dvv_merge_is_the_definition(over_the_wire(local), over_the_wire(incoming))
+
+
+@given(st.lists(dvv_versions(), max_size=4), st.lists(dvv_versions(), max_size=4), st.data())
+def test_dvv_update_builds_the_state_the_definition_gives(
+    local_versions: list[DvvVersion], seen_versions: list[DvvVersion], data: st.DataObject
+) -> None:
+    dvv = versioning("dvv")
+    local, seen = Siblings(tuple(local_versions)), Siblings(tuple(seen_versions))
+    context = dvv.context(seen)
+    node, value = data.draw(node_ids), data.draw(values)
+    state, clock = dvv.update(local, context, value, node, 1)
+    # A fresh dot above every event of ``node`` the context or the local versions know of.
+    events = [c for n, c in context.counters if n == node]
+    for v in dvvs_of(local):
+        events += [c for n, c in (*v.past, (v.node, v.counter)) if n == node]
+    counter = max(events, default=0) + 1
+    covered = context.as_dict()
+    new = DvvVersion(canonical(value), node, counter, context.counters)
+    concurrent = [v for v in dvvs_of(local) if covered.get(v.node, 0) < v.counter]
+    expected = Siblings((new, *concurrent))
+    assert state == expected and state.versions == expected.versions
+    assert clock == {**covered, node: counter}
+    assert list(clock) == [*covered, *([] if node in covered else [node])]
+
+
+@given(st.lists(dvv_versions(), max_size=4))
+def test_dvv_context_is_the_join_of_the_clocks(versions: list[DvvVersion]) -> None:
+    state = Siblings(tuple(versions))
+    joined: dict[str, int] = {}
+    for v in dvvs_of(state):
+        for n, c in v.clock().items():
+            joined[n] = max(joined.get(n, 0), c)
+    context = versioning("dvv").context(state)
+    assert context == Context(tuple(sorted(joined.items())))
+    assert context.timestamps_ms == () and vars(context) == vars(Context(context.counters))
+
+
+@given(
+    st.dictionaries(st.text(max_size=3), st.integers(-1, 3), max_size=4),
+    st.dictionaries(st.text(max_size=3), st.integers(-1, 3), max_size=2),
+)
+def test_context_of_accepts_and_refuses_what_the_constructor_does(
+    counters: dict[str, int], stamps: dict[str, int]
+) -> None:
+    for given_stamps in ({}, None, stamps):
+        try:
+            expected = Context(
+                tuple(sorted(counters.items())), tuple(sorted((given_stamps or {}).items()))
+            )
+        except ValueError as err:
+            with pytest.raises(ValueError, match=re.escape(str(err))):
+                Context.of(counters, given_stamps)
+        else:
+            built = Context.of(counters, given_stamps)
+            assert built == expected and vars(built) == vars(expected)
+
+
+@given(
+    st.dictionaries(st.text(max_size=3), st.integers(-1, 3) | st.booleans(), max_size=4),
+    st.randoms(use_true_random=False),
+)
+def test_context_decode_takes_entries_in_any_order(
+    counters: dict[str, object], rng: random.Random
+) -> None:
+    entries = list(counters.items())
+    rng.shuffle(entries)
+    text = base64.urlsafe_b64encode(json.dumps(dict(entries)).encode()).decode().rstrip("=")
+    valid = all(n and type(c) is int and c >= 1 for n, c in entries)
+    if not valid:
+        with pytest.raises(ValueError, match="malformed context"):
+            Context.decode(text)
+        return
+    decoded = Context.decode(text)
+    assert decoded == Context(tuple(sorted(counters.items())))  # type: ignore[arg-type]
+    assert vars(decoded) == vars(Context(decoded.counters))
+    assert Context.decode(decoded.encode()) == decoded
+
+
+def test_single_and_empty_states_read_from_json_are_plain_states() -> None:
+    assert Siblings.from_json([]) == Siblings.EMPTY
+    raw = [{"dot": ["n1", 3], "past": {"n1": 2, "n2": 4}, "value": "x"}]
+    state = Siblings.from_json(raw)
+    assert state == Siblings(state.versions) and vars(state) == vars(Siblings(state.versions))
+    assert not state.is_tombstone and state.to_json() == raw
+    deleted = Siblings.from_json([{"dot": ["n1", 4], "past": {"n1": 3}, "value": None}])
+    assert deleted.is_tombstone and not Siblings.EMPTY.is_tombstone
