@@ -14,10 +14,9 @@ for each part that is garbage, so a shell logs those and serves the rest. No I/O
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from cluster.messages import ProtocolError, decode, from_parsed
+from cluster.messages import ProtocolError, from_parsed, parse
 
 
 def pack(encoded: list[bytes]) -> bytes:
@@ -31,20 +30,20 @@ def pack(encoded: list[bytes]) -> bytes:
 def unpack(frame: bytes) -> tuple[list[Any], list[ProtocolError]]:
     """The messages in ``frame`` (one, or a batch), and what was wrong with the parts that
     are not messages."""
-    if frame[:1] != b"[":
+    try:
+        data = parse(frame)
+    except ProtocolError as err:
+        return [], [err]
+    if type(data) is not list:
         try:
-            return [decode(frame)], []
+            return [from_parsed(data)], []
         except ProtocolError as err:
             return [], [err]
-    try:
-        items = json.loads(frame)
-    except (ValueError, RecursionError) as err:  # UnicodeDecodeError is a ValueError
-        return [], [ProtocolError(f"not JSON: {err}")]
-    if not items:
+    if not data:
         return [], [ProtocolError("an empty batch")]
     decoded: list[Any] = []
     errors: list[ProtocolError] = []
-    for index, item in enumerate(items):
+    for index, item in enumerate(data):
         try:
             decoded.append(from_parsed(item))  # fresh from the parser: adopted, not copied
         except ProtocolError as err:

@@ -561,6 +561,18 @@ def _encode_fields(msg: Any) -> bytes:
 
 def decode(frame: bytes) -> Any:
     """Parse one frame; raise ``ProtocolError`` (never anything else) on garbage."""
+    data = parse(frame)
+    # ``from_parsed``, inlined (this is the hot path).
+    if type(data) is dict:
+        tag = data.get("t")
+        decoder = _DECODERS.get(tag) if type(tag) is str else None
+        if decoder is not None:
+            return decoder(data)
+    return _from_dict_checked(data)
+
+
+def parse(frame: bytes) -> Any:
+    """The JSON value in ``frame``; ``ProtocolError`` if it holds none."""
     try:
         text = frame.decode()
     except UnicodeDecodeError as err:
@@ -576,13 +588,7 @@ def decode(frame: bytes) -> Any:
             data = json.loads(text)
         except (ValueError, RecursionError) as err:
             raise ProtocolError(f"not JSON: {err}") from None
-    # ``from_parsed``, inlined (this is the hot path).
-    if type(data) is dict:
-        tag = data.get("t")
-        decoder = _DECODERS.get(tag) if type(tag) is str else None
-        if decoder is not None:
-            return decoder(data)
-    return _from_dict_checked(data)
+    return data
 
 
 # --------------------------------------------------------------------------- generated code

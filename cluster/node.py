@@ -102,6 +102,16 @@ READ_REPAIR_WAIT_MS = 1000
 
 RECENT_EVENTS = 50  # log lines kept for ``admin status``
 
+# Requests expire on a grid of this many milliseconds (at most this late): one timer then
+# serves every deadline in a tick, rather than one timer event per request at thousands of
+# requests a second. Clients wait past the coordinator's deadline by more than this.
+DEADLINE_TICK_MS = 20
+
+
+def _deadline_tick(at_ms: float) -> float:
+    """The first tick of the deadline grid at or after ``at_ms``."""
+    return math.ceil(at_ms / DEADLINE_TICK_MS) * DEADLINE_TICK_MS
+
 
 # --------------------------------------------------------------------------- pending requests
 
@@ -608,9 +618,10 @@ class Node:
         """Call ``_expire(req)`` at ``at_ms`` (if it is still pending then); adds the timer
         effect to ``effects`` when none is set early enough."""
         heapq.heappush(self._deadlines, (at_ms, req))
-        if self._armed_ms is None or at_ms < self._armed_ms:
-            self._armed_ms = at_ms
-            effects.append(SetTimer(at_ms, REQUESTS))
+        tick = _deadline_tick(at_ms)
+        if self._armed_ms is None or tick < self._armed_ms:
+            self._armed_ms = tick
+            effects.append(SetTimer(tick, REQUESTS))
 
     def _expire_due(self, now_ms: float) -> list[Effect]:
         """The ``REQUESTS`` timer fired: expire what is due, and set the timer for the next."""
@@ -622,9 +633,11 @@ class Node:
             _, req = heapq.heappop(deadlines)
             if req in self._pending:
                 effects += self._expire(req, now_ms)
-        if deadlines and (self._armed_ms is None or deadlines[0][0] < self._armed_ms):
-            self._armed_ms = deadlines[0][0]
-            effects.append(SetTimer(self._armed_ms, REQUESTS))
+        if deadlines:
+            tick = _deadline_tick(deadlines[0][0])
+            if self._armed_ms is None or tick < self._armed_ms:
+                self._armed_ms = tick
+                effects.append(SetTimer(tick, REQUESTS))
         return effects
 
     def _expire(self, req: int, now_ms: float) -> list[Effect]:

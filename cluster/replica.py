@@ -191,7 +191,7 @@ class ReplicaData:
         (an unchanged state is not written again)."""
         local = self.get(key, hint_for)
         merged = self.versions.merge(local, incoming)
-        changed = merged != local
+        changed = merged is not local and merged != local
         if changed:
             self.put(key, merged, hint_for, now_ms)
         return merged, changed

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from cluster.config import ClusterConfig
+from cluster.messages import ClientPut
+from cluster.node import DEADLINE_TICK_MS
 from cluster.simulator import NetworkConfig, Simulator
 
 NODES = ("n1", "n2", "n3", "n4", "n5")
@@ -164,10 +166,16 @@ def test_a_coordinator_cut_off_after_sending_times_out_indefinitely() -> None:
     owners = primaries(sim, key)
     others = [n for n in NODES if n != owners[0]]
     sim.partition([[owners[0]], others])  # the detector has not noticed yet
-    put = sim.put(key, "v", node=owners[0], timeout_ms=500)
+    ticket = sim.submit(owners[0], ClientPut(1, key, "v", timeout_ms=500))
+    sim.run_until(sim.now_ms + 5000, stop=lambda: ticket.done)
+    put = ticket.reply
     assert not put.ok
     assert not put.definite  # the coordinator wrote its own copy: the outcome is unknown
     assert "timeout" in put.error
+    # On time: deadlines expire on a coarse grid, never more than one tick late.
+    assert ticket.replied_ms is not None
+    waited_ms = ticket.replied_ms - ticket.sent_ms
+    assert 500 <= waited_ms <= 500 + DEADLINE_TICK_MS + 5  # + the simulated network's delay
 
 
 def test_unknown_admin_op_names_the_accepted_ones() -> None:
