@@ -123,12 +123,23 @@ def process_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_ticks() -> list[int]:
+    """The machine's CPU time counters (``/proc/stat``: user, nice, system, idle, iowait, irq,
+    softirq, steal, ...), or nothing where there are none."""
+    try:
+        return [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return []
+
+
 @dataclass
 class CpuUse:
-    """CPU seconds the nodes and this client process spent during the measured run."""
+    """CPU seconds the nodes and this client process spent during the measured run, and the
+    share of the machine's CPU time the hypervisor gave to others (steal)."""
 
     nodes_s: float
     client_s: float
+    steal: float | None = None
 
 
 def measure(cluster: LocalCluster, run: Callable[[], float]) -> tuple[float, CpuUse]:
@@ -136,10 +147,14 @@ def measure(cluster: LocalCluster, run: Callable[[], float]) -> tuple[float, Cpu
     pids = [cluster.pid(n) for n in cluster.nodes]
     nodes_before = sum(process_cpu_s(pid) for pid in pids)
     client_before = time.process_time()
+    ticks_before = machine_ticks()
     elapsed = run()
+    ticks = [b - a for a, b in zip(ticks_before, machine_ticks(), strict=False)]
+    total_ticks = sum(ticks)
     cpu = CpuUse(
         nodes_s=sum(process_cpu_s(pid) for pid in pids) - nodes_before,
         client_s=time.process_time() - client_before,
+        steal=ticks[7] / total_ticks if len(ticks) > 7 and total_ticks else None,
     )
     return elapsed, cpu
 
@@ -173,6 +188,9 @@ def report(tally: Tally, elapsed_s: float, cpu: CpuUse, args: argparse.Namespace
             f" -> at most {cores / (cpu.nodes_s + cpu.client_s) * total:,.0f} ops/s"
             f" on {cores} idle cores; load average at the end {os.getloadavg()[0]:.1f}"
         )
+    if cpu.steal is not None:
+        # On a virtual machine the host may run others on our cores: time we never saw.
+        print(f"cpu steal during the run (the hypervisor's other guests): {cpu.steal:.1%}")
     print(
         f"target (>= {TARGET_OPS:,} ops/s, p99 < {TARGET_P99_MS} ms): {summary(tally, elapsed_s)}"
     )
@@ -228,7 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
                 rounds.append((tally, elapsed, cpu))
                 if args.rounds > 1:
-                    print(f"round {number}: {summary(tally, elapsed)}", flush=True)
+                    print(f"round {number}: {summary(tally, elapsed, cpu)}", flush=True)
     # Several rounds on the same cluster: the whole report for the median round by
     # throughput, since neighbours on a shared machine move single runs by a tenth or more.
     rounds.sort(key=lambda r: sum(len(v) for v in r[0].latencies_ms.values()) / r[1])
@@ -239,12 +257,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def summary(tally: Tally, elapsed_s: float) -> str:
+def summary(tally: Tally, elapsed_s: float, cpu: CpuUse | None = None) -> str:
     """One line: throughput, the worse p99 of gets and puts, and whether the target was met."""
     total = sum(len(v) for v in tally.latencies_ms.values())
     p99 = max(percentile(sorted(v), 0.99) for v in tally.latencies_ms.values())
     met = total / elapsed_s >= TARGET_OPS and p99 < TARGET_P99_MS
-    return f"{total / elapsed_s:,.0f} ops/s, p99 {p99:.2f} ms, target {'met' if met else 'not met'}"
+    line = f"{total / elapsed_s:,.0f} ops/s, p99 {p99:.2f} ms, target {'met' if met else 'not met'}"
+    if cpu is not None and cpu.steal is not None:
+        line += f" (cpu steal {cpu.steal:.1%})"
+    return line
 
 
 if __name__ == "__main__":
