@@ -561,14 +561,7 @@ def _encode_fields(msg: Any) -> bytes:
 
 def decode(frame: bytes) -> Any:
     """Parse one frame; raise ``ProtocolError`` (never anything else) on garbage."""
-    data = parse(frame)
-    # ``from_parsed``, inlined (this is the hot path).
-    if type(data) is dict:
-        tag = data.get("t")
-        decoder = _DECODERS.get(tag) if type(tag) is str else None
-        if decoder is not None:
-            return decoder(data)
-    return _from_dict_checked(data)
+    return from_parsed(parse(frame))
 
 
 def parse(frame: bytes) -> Any:
