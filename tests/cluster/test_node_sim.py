@@ -220,3 +220,16 @@ def test_strict_quorum_reads_see_every_acknowledged_write_despite_loss(seed: int
                 i,
                 check.values,
             )
+
+
+def test_a_cut_off_node_sees_its_peers_up_again_as_soon_as_they_speak() -> None:
+    sim = make_sim()
+    others = [n for n in NODES if n != "n1"]
+    sim.partition([["n1"], others])
+    sim.run_for(3000)
+    now = sim.now_ms
+    assert sim.nodes["n1"].up_nodes(now) == {"n1"}
+    assert sim.nodes["n1"].up_nodes(now + 60_000) == {"n1"}  # silence keeps them down
+    sim.heal()
+    sim.run_for(2 * sim.config.heartbeat_interval_ms)  # a heartbeat from every peer
+    assert sim.nodes["n1"].up_nodes(sim.now_ms) == set(NODES)
