@@ -26,7 +26,7 @@ from typing import Any, cast
 
 import zmq
 
-from cluster.frames import pack, unpack
+from cluster.frames import batches, pack, unpack
 from cluster.io_threads import defer_new_io_threads, threads
 from cluster.messages import (
     AdminReply,
@@ -396,13 +396,14 @@ class _Connection:
         if not outbox:
             return
         try:
-            self.sock.send(pack(list(outbox.values())), _NOBLOCK)
+            for batch in batches(list(outbox.values())):
+                self.sock.send(pack(batch), _NOBLOCK)
+                for req in list(outbox)[: len(batch)]:
+                    del outbox[req]  # sent
         except zmq.Again:
             self._flush = self.loop.call_later(_CONNECT_RETRY_S, self.flush)
-            return
         finally:
             self.drain()  # the send may have consumed the descriptor's signal
-        outbox.clear()
 
     def withdraw(self, req: int) -> bool:
         """Take request ``req`` back if it was never sent; whether it was still unsent."""

@@ -18,13 +18,30 @@ from typing import Any
 
 from cluster.messages import ProtocolError, from_parsed, parse
 
+# A batch grows only up to this size; a larger message still travels, alone. (Every frame
+# must stay under the sockets' maximum message size, which a batch of large states could
+# otherwise pass: the receiver would drop the connection.)
+BATCH_LIMIT_BYTES = 1 << 20
 
-def pack(encoded: list[bytes]) -> bytes:
-    """One frame carrying the messages ``encoded`` (each ``messages.encode``'s output), in
-    order."""
-    if len(encoded) == 1:
-        return encoded[0]
-    return b"[" + b",".join(encoded) + b"]"
+
+def batches(encoded: list[bytes]) -> list[list[bytes]]:
+    """``encoded`` (each ``messages.encode``'s output) cut, in order, into the runs that each
+    travel as one frame (``pack``): usually one run; more when together they would pass
+    ``BATCH_LIMIT_BYTES``."""
+    runs: list[list[bytes]] = []
+    size = 0
+    for message in encoded:
+        if not runs or size + len(message) > BATCH_LIMIT_BYTES:
+            runs.append([])
+            size = 0
+        runs[-1].append(message)
+        size += len(message) + 1
+    return runs
+
+
+def pack(batch: list[bytes]) -> bytes:
+    """One frame carrying the messages of ``batch`` (one of ``batches``' runs), in order."""
+    return batch[0] if len(batch) == 1 else b"[" + b",".join(batch) + b"]"
 
 
 def unpack(frame: bytes) -> tuple[list[Any], list[ProtocolError]]:

@@ -43,7 +43,7 @@ import zmq
 
 from cluster.config import ClusterConfig
 from cluster.effects import Effect, Log, Reply, Send, SetTimer, Timer
-from cluster.frames import pack, unpack
+from cluster.frames import batches, pack, unpack
 from cluster.io_threads import defer_new_io_threads, threads
 from cluster.messages import (
     PEER_TYPES,
@@ -352,10 +352,12 @@ class Server:
                 to_peers.setdefault(effect.dst, []).append(encode(effect.msg))
             else:
                 to_clients.setdefault(effect.client, []).append(encode(effect.msg))
-        for peer, frames in to_peers.items():
-            self._send_peer(peer, pack(frames))
-        for client, frames in to_clients.items():
-            self._reply(client, pack(frames))
+        for peer, messages in to_peers.items():
+            for batch in batches(messages):
+                self._send_peer(peer, pack(batch))
+        for client, messages in to_clients.items():
+            for batch in batches(messages):
+                self._reply(client, pack(batch))
 
     def handle_frames(self, frames: list[bytes], now_ms: float) -> None:
         """One multipart message from the ROUTER: ``[routing id, payload]``, the payload one

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cluster.frames import pack, unpack
+from cluster.frames import BATCH_LIMIT_BYTES, batches, pack, unpack
 from cluster.messages import (
     ClientGet,
     ClientPut,
@@ -40,7 +40,8 @@ messages = st.one_of(
 
 @given(st.lists(messages, min_size=1, max_size=6))
 def test_a_packed_batch_unpacks_to_the_same_messages_in_order(batch: list[object]) -> None:
-    decoded, errors = unpack(pack([encode(m) for m in batch]))
+    (run,) = batches([encode(m) for m in batch])
+    decoded, errors = unpack(pack(run))
     assert errors == []
     # A RawJson field arrives parsed: compare the JSON-able forms, which parse it too.
     assert [to_dict(m) for m in decoded] == [to_dict(m) for m in batch]
@@ -64,3 +65,14 @@ def test_frames_that_are_not_messages_are_errors_never_exceptions() -> None:
     for frame in (b"[", b"\xff[", b"[]", b"[1]", b"null", b""):
         decoded, errors = unpack(frame)
         assert decoded == [] and len(errors) == 1 and isinstance(errors[0], ProtocolError)
+
+
+def test_a_batch_never_grows_past_the_limit_and_a_large_message_travels_alone() -> None:
+    small = [encode(ClientPut(i, "k", "x" * 1000)) for i in range(3000)]  # ~3 MB in all
+    large = encode(ClientPut(9, "k", "y" * (2 * BATCH_LIMIT_BYTES)))
+    runs = batches([*small[:10], large, *small[10:]])
+    assert [m for run in runs for m in run] == [*small[:10], large, *small[10:]]  # in order
+    assert [large] in runs
+    assert all(len(pack(run)) <= BATCH_LIMIT_BYTES for run in runs if run != [large])
+    messages = [m for run in runs for m in unpack(pack(run))[0]]
+    assert [m.req for m in messages] == [*range(10), 9, *range(10, 3000)]
