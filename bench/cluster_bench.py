@@ -238,12 +238,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             rounds = []
             for number in range(1, args.rounds + 1):
                 tally = Tally()
-                elapsed, cpu = measure(
-                    cluster,
-                    lambda tally=tally: asyncio.run(  # type: ignore[misc]
+
+                def one_round(tally: Tally = tally) -> float:
+                    return asyncio.run(
                         run_load(cluster.endpoints, config, args, args.seconds, tally)
-                    ),
-                )
+                    )
+
+                elapsed, cpu = measure(cluster, one_round)
                 rounds.append((tally, elapsed, cpu))
                 if args.rounds > 1:
                     print(f"round {number}: {summary(tally, elapsed, cpu)}", flush=True)

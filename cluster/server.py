@@ -342,9 +342,6 @@ class Server:
             log.exception("group commit failed: %d messages not sent", len(held))
             self.node.data.load(now_ms)
             return
-        if len(held) == 1:
-            self._transmit(held[0])
-            return
         to_peers: dict[str, list[bytes]] = {}
         to_clients: dict[bytes, list[bytes]] = {}
         for effect in held:
