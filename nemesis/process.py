@@ -46,6 +46,12 @@ def live_nodes(cluster: ProcessCluster) -> tuple[str, ...]:
     return tuple(n for n in cluster.nodes if cluster.is_running(n) and not cluster.is_paused(n))
 
 
+def live_targets(cluster: ProcessCluster, op: FaultOp, rng: random.Random) -> tuple[str, ...]:
+    """The nodes a starting process fault strikes: its ``targets`` spec (default one node),
+    among the live ones."""
+    return choose_targets(op.value.get("targets", "one"), cluster.nodes, live_nodes(cluster), rng)
+
+
 # Signals are delivered asynchronously: a pause or resume is done when /proc says so.
 SIGNAL_SETTLE_S = 2.0
 
@@ -78,12 +84,7 @@ class KillNemesis:
     def invoke(self, op: FaultOp) -> dict[str, Any]:
         _check_fault(op, "kill")
         if op.starts:
-            targets = choose_targets(
-                op.value.get("targets", "one"),
-                self.cluster.nodes,
-                live_nodes(self.cluster),
-                self.rng,
-            )
+            targets = live_targets(self.cluster, op, self.rng)
             for node in targets:
                 try:
                     self.cluster.kill(node)
@@ -122,12 +123,7 @@ class PauseNemesis:
     def invoke(self, op: FaultOp) -> dict[str, Any]:
         _check_fault(op, "pause")
         if op.starts:
-            targets = choose_targets(
-                op.value.get("targets", "one"),
-                self.cluster.nodes,
-                live_nodes(self.cluster),
-                self.rng,
-            )
+            targets = live_targets(self.cluster, op, self.rng)
             for node in targets:
                 try:
                     self.cluster.pause(node)
