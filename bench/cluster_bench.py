@@ -24,10 +24,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cluster.client import AsyncClient, ClientError
-from cluster.config import ClusterConfig
-from cluster.local import LocalCluster
-from cluster.ring import Ring
+from cluster.core import ClusterConfig, Ring
+from cluster.net import AsyncClient, ClientError, LocalCluster
 
 # The target on a 2-core machine.
 TARGET_OPS = 2000

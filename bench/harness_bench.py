@@ -18,9 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from cluster.client import AsyncClient
-from cluster.config import ClusterConfig
-from cluster.local import LocalCluster
+from cluster.core import ClusterConfig
+from cluster.net import AsyncClient, LocalCluster
 from workloads.base import KeyPool, Quorum
 from workloads.generator import LoadSettings, WorkloadCounts, run_workload
 from workloads.recorder import HistoryRecorder

@@ -29,10 +29,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from cluster.config import ClusterConfig
-from cluster.effects import Log, Reply, Send, SetTimer, Timer
-from cluster.messages import ClientGet, ClientPut, GetReply, PutReply, decode, encode
-from cluster.node import Node
+from cluster.core import (
+    ClientGet,
+    ClientPut,
+    ClusterConfig,
+    GetReply,
+    Log,
+    Node,
+    PutReply,
+    Reply,
+    Send,
+    SetTimer,
+    Timer,
+    decode,
+    encode,
+)
 from cluster.storage import SqliteStore
 
 Callback = Callable[[Any], None]

@@ -35,8 +35,8 @@ from bench.cluster_bench import (
     report,
     run_load,
 )
-from cluster.config import ClusterConfig
-from cluster.local import LocalCluster
+from cluster.core import ClusterConfig
+from cluster.net import LocalCluster
 from nemesis.network import ProxyNet
 from nemesis.toxiproxy import ToxiproxyClient, ToxiproxyProcess
 

@@ -31,10 +31,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from cluster.client import AsyncClient, Client, ClientError
-from cluster.config import ClusterConfig
-from cluster.local import LocalCluster
-from cluster.ring import Ring
+from cluster.core import ClusterConfig, Ring
+from cluster.net import AsyncClient, Client, ClientError, LocalCluster
 from nemesis.network import ProxyNet
 from nemesis.toxiproxy import ToxiproxyClient, ToxiproxyProcess
 

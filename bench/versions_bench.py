@@ -35,8 +35,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cluster.ring import Ring
-from cluster.versions import VERSIONINGS, Context, Siblings, Versioning, versioning
+from cluster.core import VERSIONINGS, Context, Ring, Siblings, Versioning, versioning
 
 NODES = ("n1", "n2", "n3", "n4", "n5")
 VALUE_BYTES = 200

@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from cluster.client import Client
+from cluster.net import Client
 from nemesis.base import FAULTS, FaultOp
 from nemesis.clock import Admin, ClockNemesis
 from nemesis.errors import HealError, NemesisError
@@ -45,7 +45,7 @@ class FaultNemesis(Protocol):
 
 
 class AdminChannel:
-    """``admin(node, op, **args)`` over one ``cluster.client.Client``, usable from any thread."""
+    """``admin(node, op, **args)`` over one ``cluster.net.client.Client``, from any thread."""
 
     def __init__(self, endpoints: dict[str, str], timeout_ms: int = ADMIN_TIMEOUT_MS) -> None:
         self._client = Client(endpoints, timeout_ms=timeout_ms)

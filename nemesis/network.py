@@ -1,7 +1,7 @@
 """Per-link proxies: one Toxiproxy proxy per ordered pair of nodes, and the faults applied to them.
 
 Node ``src`` reaches node ``dst`` only through proxy ``src->dst`` (``ProxyNet.dial`` is the
-``dial`` hook of ``cluster.local.LocalCluster``). Every message from ``src`` to ``dst`` travels
+``dial`` hook of ``cluster.net.local.LocalCluster``). Every message from ``src`` to ``dst`` travels
 *upstream* on that proxy (``src``'s DEALER to ``dst``'s ROUTER; a node answers a peer on its own
 DEALER, through the reverse proxy), so "``dst`` no longer hears ``src``" is exactly "cut
 ``src->dst``". A cut link behaves in one of two modes:
@@ -31,7 +31,7 @@ import contextlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from cluster.local import free_ports
+from cluster.net import free_ports
 from nemesis.shapes import PARTITION_MODES, check_choice
 from nemesis.toxiproxy.client import NotFound, ProxyInfo, ToxiproxyClient
 

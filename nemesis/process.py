@@ -4,7 +4,7 @@
 (``stop-kill``); ``PauseNemesis`` stops them (``start-pause``) and lets them run again
 (``stop-pause``). Targets are resolved among the nodes that are running and not paused, so the
 two faults never trip over each other. Both work on any cluster offering the small
-``ProcessCluster`` interface (``cluster.local.LocalCluster`` does). Heals are idempotent.
+``ProcessCluster`` interface (``cluster.net.local.LocalCluster`` does). Heals are idempotent.
 Does process I/O (signals, through the cluster).
 """
 

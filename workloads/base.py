@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from cluster.client import AsyncClient, GetResult, PutResult
+from cluster.net import AsyncClient, GetResult, PutResult
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class Workload(Protocol):
         self, client: AsyncClient, op: Invocation, node: str, quorum: Quorum
     ) -> dict[str, Any]:
         """Perform ``op`` through ``node``; return the completion's fields (``value`` and the
-        Dynamo fields). Raises ``cluster.client.ClientError`` when it did not succeed."""
+        Dynamo fields). Raises ``cluster.net.client.ClientError`` when it did not succeed."""
         ...
 
     async def final_read(

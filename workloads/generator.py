@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from cluster.client import AsyncClient, ClientError
+from cluster.net import AsyncClient, ClientError
 from workloads.base import Invocation, KeyPool, Quorum, Workload
 from workloads.recorder import HistoryRecorder
 

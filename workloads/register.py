@@ -14,7 +14,7 @@ import random
 from collections import defaultdict
 from typing import Any
 
-from cluster.client import AsyncClient
+from cluster.net import AsyncClient
 from workloads.base import Invocation, KeyPool, Quorum, read, read_fields, write_fields
 
 

@@ -20,12 +20,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from cluster.client import Client, ClientError
-from cluster.config import ClusterConfig
-from cluster.local import CLUSTER_FILE, ClusterError, LocalCluster
-from cluster.ring import DEFAULT_PARTITIONS
+from cluster.core import DEFAULT_PARTITIONS, VERSIONINGS, ClusterConfig
+from cluster.net import CLUSTER_FILE, Client, ClientError, ClusterError, LocalCluster
 from cluster.storage import SYNC_MODES
-from cluster.versions import VERSIONINGS
 from zynamo.cli import EXIT_HARNESS_FAILED, EXIT_INVALID, ArgumentParser, UsageError
 
 STATUS_TIMEOUT_MS = 1000

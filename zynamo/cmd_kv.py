@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from cluster.client import Client, ClientError, GetResult, PutResult
+from cluster.net import Client, ClientError, GetResult, PutResult
 from zynamo.cli import EXIT_INVALID, EXIT_UNKNOWN, ArgumentParser, UsageError
 from zynamo.cmd_cluster import load_cluster, non_negative_int, positive_int
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cluster.versions import VERSIONINGS
+from cluster.core import VERSIONINGS
 from nemesis.options import NO_FAULTS, PACKAGES
 from nemesis.shapes import PARTITION_MODES, PARTITION_SHAPES
 

@@ -32,10 +32,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cluster.client import AsyncClient, Client, ClientError
-from cluster.config import ClusterConfig
-from cluster.local import LocalCluster
-from cluster.ring import Ring
+from cluster.core import ClusterConfig, Ring
+from cluster.net import AsyncClient, Client, ClientError, LocalCluster
 from nemesis.base import FaultOp, Nemesis, NoopNemesis
 from workloads.base import KeyPool, Quorum, Workload
 from workloads.generator import LoadSettings, WorkloadCounts, final_reads, run_workload

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from cluster.client import Client, ClientError
-from cluster.config import ClusterConfig
-from cluster.local import LocalCluster
-from cluster.ring import Ring
+from cluster.core.config import ClusterConfig
+from cluster.core.ring import Ring
+from cluster.net.client import Client, ClientError
+from cluster.net.local import LocalCluster
 from nemesis.base import FaultOp
 from nemesis.combined import CombinedNemesis, build_nemesis
 from nemesis.network import ProxyNet

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from cluster.config import ClusterConfig
-from cluster.local import LocalCluster
+from cluster.core.config import ClusterConfig
+from cluster.net.local import LocalCluster
 from zynamo.cli import EXIT_BAD_ARGS, main
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cluster.local import LocalCluster
+from cluster.net.local import LocalCluster
 from zynamo.cli import EXIT_BAD_ARGS, main
 
 

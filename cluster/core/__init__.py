@@ -1,0 +1,63 @@
+"""The sans-IO Dynamo protocol: what a node decides, with no I/O of its own.
+
+A ``Node`` takes a message or a timer with the current time and returns effects (``Send``,
+``Reply``, ``SetTimer``, ``Log``) for a shell to carry out; it reads and writes replica state
+through the ``Store`` port it is given. Nothing in this package imports a module that does I/O
+(sockets, files, threads, clocks, module-level randomness): the contract test enforces it.
+What other layers may use is listed in ``__all__``.
+"""
+
+from cluster.core.config import ClusterConfig
+from cluster.core.effects import ClientId, Effect, Log, Reply, Send, SetTimer, Timer
+from cluster.core.messages import (
+    PEER_TYPES,
+    AdminReply,
+    AdminRequest,
+    ClientGet,
+    ClientPut,
+    GetReply,
+    ProtocolError,
+    PutReply,
+    decode,
+    encode,
+    from_parsed,
+    parse,
+)
+from cluster.core.node import Node
+from cluster.core.ring import DEFAULT_PARTITIONS, Ring, Target
+from cluster.core.store import Store, encode_state
+from cluster.core.versions import VERSIONINGS, Context, Siblings, Versioning, versioning
+
+__all__ = [
+    "DEFAULT_PARTITIONS",
+    "PEER_TYPES",
+    "VERSIONINGS",
+    "AdminReply",
+    "AdminRequest",
+    "ClientGet",
+    "ClientId",
+    "ClientPut",
+    "ClusterConfig",
+    "Context",
+    "Effect",
+    "GetReply",
+    "Log",
+    "Node",
+    "ProtocolError",
+    "PutReply",
+    "Reply",
+    "Ring",
+    "Send",
+    "SetTimer",
+    "Siblings",
+    "Store",
+    "Target",
+    "Timer",
+    "Versioning",
+    "decode",
+    "encode",
+    "encode_state",
+    "from_parsed",
+    "parse",
+    "versioning",
+]

@@ -1,0 +1,284 @@
+"""Hinted handoff and ownership handoff: which states to hand to whom, and when a copy may go.
+
+Two kinds of handoff move states into another node's main table, in batches (``Handoff``
+messages, acknowledged by ``HandoffAck``):
+
+- **hints** (Dynamo §4.6): a fallback that stored a write on behalf of a down primary hands it
+  to that primary once it is up again, then deletes the hint;
+- **transfers** (§4.9): a node that holds keys of a partition it no longer replicates (after a
+  join or a leave changed the ring) hands them to every current primary of the partition, then
+  deletes them.
+
+The rule that keeps acknowledged writes: a copy is deleted only after *every* target
+acknowledged merging it, and only if it did not change since it was sent (its digest is the
+same); otherwise it stays and goes again next round. ``Handoffs`` tracks batches in flight
+(pure); ``plan_hints`` and ``plan_transfers`` read the states to send from the node's
+``ReplicaData`` and return the messages; ``handoff_round``, ``on_handoff`` and ``on_ack`` are
+the node's side of the protocol (``NodeView``). Store I/O only: no network, no clock.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from cluster.core.effects import HANDOFF as HANDOFF_TIMER
+from cluster.core.effects import Effect, Send, SetTimer
+from cluster.core.messages import Handoff, HandoffAck
+from cluster.core.placement import Placement
+from cluster.core.replica import ReplicaData, raw_digest
+from cluster.core.versions import Siblings
+
+if TYPE_CHECKING:
+    from cluster.core.node_view import NodeView
+
+BATCH_KEYS = 200  # states per Handoff message
+MAX_IN_FLIGHT = 2  # batches outstanding per target, so a slow target is not flooded
+BATCH_TIMEOUT_MS = 2000  # a batch not fully acknowledged by then is forgotten and resent later
+
+HINT = "hint"
+TRANSFER = "transfer"
+
+
+@dataclass
+class Batch:
+    """One batch of states sent to ``targets``; ``digests`` are the states' as sent."""
+
+    req: int
+    kind: str  # HINT or TRANSFER
+    owner: str | None  # HINT: whose hints these are (the owner is the one target)
+    digests: dict[str, bytes]
+    waiting: set[str]
+    sent_ms: float
+    failed: bool = False
+
+
+@dataclass
+class Handoffs:
+    """Batches in flight, and which keys they cover (a key is never in two at once)."""
+
+    batches: dict[int, Batch] = field(default_factory=dict)
+    _busy: set[tuple[str, str | None, str]] = field(default_factory=set)
+    _busy_keys: Counter[str] = field(default_factory=Counter)
+    delivered: int = 0  # states deleted after a complete handoff (for status and benchmarks)
+
+    def busy(self, kind: str, owner: str | None, key: str) -> bool:
+        return (kind, owner, key) in self._busy
+
+    def key_busy(self, key: str) -> bool:
+        """Whether some copy of ``key`` is in a batch in flight."""
+        return self._busy_keys[key] > 0
+
+    def in_flight(self, target: str) -> int:
+        return sum(1 for b in self.batches.values() if target in b.waiting)
+
+    def has_room(self, target: str) -> bool:
+        return self.in_flight(target) < MAX_IN_FLIGHT
+
+    def start(
+        self,
+        req: int,
+        kind: str,
+        owner: str | None,
+        digests: dict[str, bytes],
+        targets: Iterable[str],
+        now_ms: float,
+    ) -> Batch:
+        batch = Batch(req, kind, owner, dict(digests), set(targets), now_ms)
+        if not batch.waiting:
+            raise ValueError("a handoff batch needs at least one target")
+        self.batches[req] = batch
+        self._busy.update((kind, owner, key) for key in digests)
+        self._busy_keys.update(digests.keys())
+        return batch
+
+    def ack(self, req: int, src: str, ok: bool) -> Batch | None:
+        """Count ``src``'s acknowledgement; the batch once every target acknowledged it (the
+        caller then deletes its unchanged copies), or once it is known to have failed."""
+        batch = self.batches.get(req)
+        if batch is None or src not in batch.waiting:
+            return None
+        batch.waiting.discard(src)
+        batch.failed = batch.failed or not ok
+        if batch.waiting and not batch.failed:
+            return None
+        self._finish(batch)
+        return batch
+
+    def expire(self, now_ms: float, timeout_ms: float = BATCH_TIMEOUT_MS) -> list[Batch]:
+        """Forget batches older than ``timeout_ms``: their keys go again next round."""
+        old = [b for b in self.batches.values() if now_ms - b.sent_ms >= timeout_ms]
+        for batch in old:
+            batch.failed = True
+            self._finish(batch)
+        return old
+
+    def _finish(self, batch: Batch) -> None:
+        self.batches.pop(batch.req, None)
+        self._busy.difference_update((batch.kind, batch.owner, key) for key in batch.digests)
+        self._busy_keys.subtract(batch.digests.keys())
+        self._busy_keys += Counter()  # drop the keys that reached zero
+
+
+NewReq = Callable[[], int]
+Outgoing = list[tuple[str, Handoff]]
+
+
+def _send_batch(
+    handoffs: Handoffs,
+    new_req: NewReq,
+    me: str,
+    kind: str,
+    owner: str | None,
+    states: list[tuple[str, Any, bytes]],
+    targets: Collection[str],
+    now_ms: float,
+) -> Outgoing:
+    """Start one batch of (key, raw state, digest) to ``targets``."""
+    req = new_req()
+    handoffs.start(req, kind, owner, {k: d for k, _, d in states}, targets, now_ms)
+    message = Handoff(req, me, [[k, raw] for k, raw, _ in states])
+    return [(target, message) for target in sorted(targets)]
+
+
+def plan_hints(
+    data: ReplicaData,
+    handoffs: Handoffs,
+    placement: Placement,
+    me: str,
+    up: Collection[str],
+    new_req: NewReq,
+    now_ms: float,
+) -> Outgoing:
+    """Hand hints to their owners that are up, as many batches as there is room for.
+
+    A hint for a node no longer in the ring goes to the key's current primaries instead; if
+    this node is one of them, it merges the hint into its own main table (anti-entropy then
+    carries it to the others) rather than send it to itself."""
+    out: Outgoing = []
+    in_ring = set(placement.ring.owners)
+    for owner in data.hint_owners():
+        keys = sorted(k for k in data.hint_keys.get(owner, ()) if not handoffs.busy(HINT, owner, k))
+        groups: dict[tuple[str, ...], list[str]] = {}
+        if owner in in_ring:
+            groups[(owner,)] = keys
+        else:
+            for key in keys:
+                primaries = placement.key_primaries(key)
+                if me in primaries:
+                    _absorb_hint(data, owner, key, now_ms)
+                else:
+                    groups.setdefault(primaries, []).append(key)
+        for targets, group in sorted(groups.items()):
+            if not all(t in up for t in targets):
+                continue  # wait until every target is up
+            while group and all(handoffs.has_room(t) for t in targets):
+                chunk, group = group[:BATCH_KEYS], group[BATCH_KEYS:]
+                states = []
+                for key in chunk:
+                    raw = data.raw_hint(owner, key)
+                    if raw is not None:
+                        states.append((key, raw, raw_digest(raw)))
+                if states:
+                    out += _send_batch(handoffs, new_req, me, HINT, owner, states, targets, now_ms)
+    return out
+
+
+def _absorb_hint(data: ReplicaData, owner: str, key: str, now_ms: float) -> None:
+    """Merge a hint into this node's own main table, then drop it."""
+    raw = data.raw_hint(owner, key)
+    if raw is None:
+        return
+    state = Siblings.from_json(raw)
+    data.merge(key, state, None, now_ms)
+    data.delete_unchanged({key: raw_digest(raw)}, owner)
+
+
+def plan_transfers(
+    data: ReplicaData,
+    handoffs: Handoffs,
+    placement: Placement,
+    me: str,
+    up: Collection[str],
+    new_req: NewReq,
+    now_ms: float,
+) -> Outgoing:
+    """Hand the keys of partitions this node holds but no longer replicates to every current
+    primary of each, once all of them are up."""
+    out: Outgoing = []
+    mine = placement.replicated(me)
+    for partition in data.forest.partitions():
+        if partition in mine:
+            continue
+        targets = placement.primaries[partition]
+        if not all(t in up for t in targets):
+            continue
+        tree = data.forest.tree(partition)
+        keys = [k for k in sorted(tree.keys()) if not handoffs.busy(TRANSFER, None, k)]
+        while keys and all(handoffs.has_room(t) for t in targets):
+            chunk, keys = keys[:BATCH_KEYS], keys[BATCH_KEYS:]
+            states = []
+            for key in chunk:
+                raw = data.store.get(key)
+                digest = tree.digest(key)
+                if raw is not None and digest is not None:
+                    states.append((key, raw, digest))
+            if states:
+                out += _send_batch(handoffs, new_req, me, TRANSFER, None, states, targets, now_ms)
+    return out
+
+
+# --------------------------------------------------------------------------- the node's side
+
+
+def handoff_round(view: NodeView, now_ms: float, periodic: bool) -> list[Effect]:
+    """A handoff round: forget stale batches (periodic rounds only) and send what is owed."""
+    effects: list[Effect] = []
+    if periodic:
+        view.handoffs.expire(now_ms)
+        interval = view.config.handoff_interval_ms
+        effects.append(SetTimer(now_ms + view.jitter(interval), HANDOFF_TIMER))
+    return effects + plan(view, now_ms)
+
+
+def plan(view: NodeView, now_ms: float) -> list[Effect]:
+    up = view.up_nodes(now_ms)
+    args = (view.data, view.handoffs, view.placement, view.name, up, view.new_req, now_ms)
+    return [Send(dst, msg) for dst, msg in plan_hints(*args) + plan_transfers(*args)]
+
+
+def on_handoff(view: NodeView, msg: Handoff, now_ms: float) -> list[Effect]:
+    """Merge handed-off states into the main table and acknowledge them."""
+    try:
+        # Parse everything first, so a bad item leaves nothing half-written.
+        states = [(key, Siblings.from_json(raw)) for key, raw in _items(msg.items)]
+    except ValueError as err:
+        return [Send(msg.src, HandoffAck(msg.req, view.name, False, f"handoff: {err}"))]
+    with view.store.transaction():  # one commit for the batch, before the ack
+        for key, state in states:
+            view.data.merge(key, state, None, now_ms)
+    return [Send(msg.src, HandoffAck(msg.req, view.name, True))]
+
+
+def _items(items: list[Any]) -> list[tuple[str, Any]]:
+    """``[[key, state]]`` from a peer, checked."""
+    for entry in items:
+        if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str)):
+            raise ValueError(f"each item must be [key, state], got {entry!r:.80}")
+    return [(entry[0], entry[1]) for entry in items]
+
+
+def on_ack(view: NodeView, msg: HandoffAck, now_ms: float) -> list[Effect]:
+    """Once every target acknowledged a batch, delete the copies that did not change since,
+    and send the next batches right away (not at the next round) to keep the pipe full."""
+    batch = view.handoffs.ack(msg.req, msg.src, msg.ok)
+    if batch is None:
+        return []
+    if batch.failed:
+        return view.log(f"handoff to {msg.src} failed: {msg.error}", "warning")
+    owner = batch.owner if batch.kind == HINT else None
+    deleted = view.data.delete_unchanged(batch.digests, owner)
+    view.handoffs.delivered += len(deleted)
+    return plan(view, now_ms)

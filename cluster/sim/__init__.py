@@ -1,0 +1,9 @@
+"""The deterministic simulator: every node of a cluster in one process, on a virtual clock,
+over a seeded network that can delay, drop, duplicate, reorder and partition, with in-memory
+stores. The same ``cluster.core`` nodes as the real shell; the same seed replays the same run.
+No I/O. What other packages may use is in ``__all__``.
+"""
+
+from cluster.sim.simulator import NetworkConfig, Simulator, Ticket
+
+__all__ = ["NetworkConfig", "Simulator", "Ticket"]

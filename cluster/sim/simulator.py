@@ -1,0 +1,363 @@
+"""A deterministic simulator: every node of a cluster in one process, on a virtual clock.
+
+The same sans-IO ``Node`` the server runs, driven by an event queue instead of sockets: messages
+between nodes are encoded and decoded with the real codec and delivered after a random delay
+from a seeded network that can also drop, duplicate and (through the random delays) reorder
+them, and cut any directed link (partitions). Nodes can crash (lose no stored data, as with
+``kill -9`` on a committed store) and restart with a higher generation, join (a new node
+gossips with the seeds until the ring includes it) and leave. Storage is in memory.
+
+``divergence()`` says how far the cluster is from converged — every primary of every key holding
+the same state, no hints left, no data on nodes that no longer own it, one ring everywhere —
+and ``run_until_converged`` runs the cluster until there is nothing left to say.
+
+The same seed gives the same run, event for event, so a failing protocol test replays exactly;
+runs are thousands of times faster than real processes. No I/O.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import json
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from cluster.core import (
+    AdminReply,
+    AdminRequest,
+    ClientGet,
+    ClientPut,
+    ClusterConfig,
+    Effect,
+    GetReply,
+    Log,
+    Node,
+    PutReply,
+    Reply,
+    Ring,
+    Send,
+    SetTimer,
+    Timer,
+    admin,
+    decode,
+    encode,
+)
+from cluster.storage import MemoryStore
+
+
+@dataclass
+class NetworkConfig:
+    """How the simulated network treats each message."""
+
+    min_delay_ms: float = 0.5
+    max_delay_ms: float = 5.0
+    drop_rate: float = 0.0
+    duplicate_rate: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.min_delay_ms <= self.max_delay_ms:
+            raise ValueError("delays must satisfy 0 <= min_delay_ms <= max_delay_ms")
+        for name in ("drop_rate", "duplicate_rate"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be between 0 and 1")
+
+
+@dataclass
+class Ticket:
+    """A client request in flight; ``reply`` is set when the answer arrives."""
+
+    node: str
+    request: Any
+    sent_ms: float
+    reply: Any = None
+    replied_ms: float | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.reply is not None
+
+
+@dataclass(order=True)
+class _Event:
+    at_ms: float
+    seq: int
+    action: Callable[[], None] = field(compare=False)
+
+
+class Simulator:
+    """A cluster of ``Node`` objects on a virtual clock and a seeded network."""
+
+    def __init__(
+        self,
+        config: ClusterConfig,
+        seed: int = 0,
+        network: NetworkConfig | None = None,
+        start_ms: float = 1_000_000.0,
+    ) -> None:
+        self.config = config
+        self.rng = random.Random(seed)
+        self.network = network or NetworkConfig()
+        self.now_ms = start_ms
+        self.stores = {name: MemoryStore() for name in config.nodes}
+        self.generations = dict.fromkeys(config.nodes, 1)
+        self.nodes: dict[str, Node] = {}
+        self.down: set[str] = set()
+        self.cut: set[tuple[str, str]] = set()  # directed links (sender, receiver) that drop
+        self.delivered = 0
+        self.dropped = 0
+        self.logs: list[tuple[float, str, str, str]] = []  # (time, node, level, text)
+        self._queue: list[_Event] = []
+        self._seq = itertools.count()
+        self._client_ids = itertools.count(1)
+        self._tickets: dict[bytes, Ticket] = {}
+        for name in config.nodes:
+            self._boot(name)
+
+    # ------------------------------------------------------------------ nodes
+
+    def _boot(self, name: str) -> None:
+        node = Node(
+            name=name,
+            config=self.config,
+            store=self.stores[name],
+            rng=random.Random(self.rng.random()),
+            generation=self.generations[name],
+        )
+        self.nodes[name] = node
+        self._apply(name, node.start(self.now_ms))
+
+    def crash(self, name: str) -> None:
+        """Stop ``name`` abruptly: in-flight messages to it are lost, its timers never fire."""
+        self.down.add(name)
+
+    def restart(self, name: str) -> None:
+        """Start ``name`` again on the data it had stored, with a new generation."""
+        self.down.discard(name)
+        self.generations[name] += 1
+        self._boot(name)
+
+    def join(self, name: str) -> None:
+        """Start a new, empty node ``name``; it joins the cluster through the seeds."""
+        if name in self.nodes:
+            raise ValueError(f"node {name!r} already exists")
+        self.stores[name] = MemoryStore()
+        self.generations[name] = 1
+        self._boot(name)
+
+    def leave(self, name: str, via: str | None = None, force: bool = False) -> Any:
+        """Ask (through node ``via``, default ``name`` itself) for ``name`` to leave;
+        ``force`` for a node that is down for good (removed without handoff)."""
+        return self.admin(via or name, "leave", node=name, force=force)
+
+    def heal_all(self) -> None:
+        """End every fault: mend the network and restart every crashed node (but not one that
+        had left the cluster: starting it again would make it join again)."""
+        self.heal()
+        for name in sorted(self.down):
+            if name not in self.nodes[name].membership.left:
+                self.restart(name)
+
+    @property
+    def names(self) -> list[str]:
+        """Every node ever started, in order of creation."""
+        return list(self.nodes)
+
+    # ------------------------------------------------------------------ network faults
+
+    def partition(self, components: list[list[str]]) -> None:
+        """Cut every link between nodes of different components (both directions)."""
+        side = {node: i for i, comp in enumerate(components) for node in comp}
+        self.cut = {
+            (a, b)
+            for a in self.nodes
+            for b in self.nodes
+            if a != b and side.get(a, -1) != side.get(b, -2)
+        }
+
+    def heal(self) -> None:
+        self.cut.clear()
+
+    # ------------------------------------------------------------------ event loop
+
+    def _schedule(self, at_ms: float, action: Callable[[], None]) -> None:
+        heapq.heappush(self._queue, _Event(at_ms, next(self._seq), action))
+
+    def _apply(self, name: str, effects: list[Effect]) -> None:
+        for effect in effects:
+            if isinstance(effect, Send):
+                self._transmit(name, effect.dst, effect.msg)
+            elif isinstance(effect, Reply):
+                self._reply(effect.client, effect.msg)
+            elif isinstance(effect, SetTimer):
+                self._set_timer(name, effect.at_ms, effect.timer)
+            elif isinstance(effect, Log):
+                self.logs.append((self.now_ms, name, effect.level, effect.text))
+
+    def _transmit(self, src: str, dst: str, msg: Any) -> None:
+        if (src, dst) in self.cut or self.rng.random() < self.network.drop_rate:
+            self.dropped += 1
+            return
+        frame = encode(msg)
+        copies = 2 if self.rng.random() < self.network.duplicate_rate else 1
+        for _ in range(copies):
+            delay = self.rng.uniform(self.network.min_delay_ms, self.network.max_delay_ms)
+            self._schedule(self.now_ms + delay, lambda: self._deliver(dst, frame))
+
+    def _deliver(self, dst: str, frame: bytes) -> None:
+        if dst in self.down:
+            self.dropped += 1
+            return
+        self.delivered += 1
+        node = self.nodes[dst]
+        self._apply(dst, node.on_message(None, decode(frame), self.now_ms))
+
+    def _set_timer(self, name: str, at_ms: float, timer: Timer) -> None:
+        node = self.nodes[name]
+
+        def fire() -> None:
+            # A timer set by a node that has since crashed (or been replaced) never fires.
+            if name not in self.down and self.nodes[name] is node:
+                self._apply(name, node.on_timer(timer, self.now_ms))
+
+        self._schedule(max(at_ms, self.now_ms), fire)
+
+    def _reply(self, client: bytes, msg: Any) -> None:
+        ticket = self._tickets.get(client)
+        if ticket is not None and ticket.reply is None:
+            ticket.reply = msg
+            ticket.replied_ms = self.now_ms
+
+    def step(self) -> bool:
+        """Run the next event; False when nothing is left."""
+        if not self._queue:
+            return False
+        event = heapq.heappop(self._queue)
+        self.now_ms = max(self.now_ms, event.at_ms)
+        event.action()
+        return True
+
+    def run_for(self, duration_ms: float) -> None:
+        self.run_until(self.now_ms + duration_ms)
+
+    def run_until(self, at_ms: float, stop: Callable[[], bool] | None = None) -> None:
+        while self._queue and self._queue[0].at_ms <= at_ms:
+            self.step()
+            if stop is not None and stop():
+                return
+        self.now_ms = max(self.now_ms, at_ms)
+
+    # ------------------------------------------------------------------ clients
+
+    def submit(self, node: str, request: Any) -> Ticket:
+        """Send a client request to ``node`` (arrives at once: clients are not partitioned)."""
+        client = b"client-%d" % next(self._client_ids)
+        ticket = Ticket(node, request, self.now_ms)
+        self._tickets[client] = ticket
+        self._schedule(self.now_ms, lambda: self._client_arrives(node, client, request))
+        return ticket
+
+    def _client_arrives(self, node: str, client: bytes, request: Any) -> None:
+        if node not in self.down:  # a request to a crashed node is never answered
+            self._apply(node, self.nodes[node].on_message(client, request, self.now_ms))
+
+    def wait(self, ticket: Ticket, limit_ms: float = 10_000.0) -> Any:
+        """Run until ``ticket`` is answered (or ``limit_ms`` of virtual time passed)."""
+        self.run_until(self.now_ms + limit_ms, stop=lambda: ticket.done)
+        return ticket.reply
+
+    def get(self, key: str, node: str, **options: Any) -> GetReply:
+        reply = self.wait(self.submit(node, ClientGet(next(self._client_ids), key, **options)))
+        if reply is None:
+            return GetReply(0, False, error="no reply (coordinator down)")
+        assert isinstance(reply, GetReply)
+        return reply
+
+    def put(self, key: str, value: Any, node: str, context: str = "", **options: Any) -> PutReply:
+        request = ClientPut(next(self._client_ids), key, value, context, **options)
+        reply = self.wait(self.submit(node, request))
+        if reply is None:
+            return PutReply(0, False, error="no reply (coordinator down)")
+        assert isinstance(reply, PutReply)
+        return reply
+
+    def admin(self, node: str, op: str, /, **args: Any) -> Any:
+        reply = self.wait(self.submit(node, AdminRequest(0, op, args)))
+        assert isinstance(reply, AdminReply) and reply.ok, reply
+        return reply.data
+
+    def replica_values(self, key: str) -> dict[str, Any]:
+        """Each primary's raw view of ``key``: (sorted live values, tombstone) — for checks."""
+        primaries = self.ring().primaries(key, self.config.n)
+        result = {}
+        for name in primaries:
+            data, _ = admin.replica(self.nodes[name], {"key": key}, self.now_ms)
+            result[name] = (data["values"], data["tombstone"])
+        return result
+
+    # ------------------------------------------------------------------ convergence
+
+    def ring(self) -> Ring:
+        """The ring of the node with the newest ring version (the one gossip converges on)."""
+        newest = max(
+            self.nodes.values(),
+            key=lambda n: (n.membership.ring_version, n.membership.ring.owners),
+        )
+        return newest.ring
+
+    def all_keys(self) -> list[str]:
+        """Every key any node holds, in its main table or as a hint."""
+        keys: set[str] = set()
+        for store in self.stores.values():
+            keys.update(store.keys())
+            keys.update(k for _, k, _ in store.hints())
+        return sorted(keys)
+
+    def divergence(self, limit: int = 10) -> list[str]:
+        """Why the cluster has not converged (empty when it has): nodes down or partitioned,
+        rings that differ, hints not yet handed off, data on nodes that are not primaries,
+        primaries whose states of a key differ. At most ``limit`` reasons."""
+        problems: list[str] = []
+        gone = {name for name, node in self.nodes.items() if name in node.membership.left}
+        live = [name for name in self.nodes if name not in gone]
+        if (self.down - gone) or self.cut:
+            down = sorted(self.down - gone)
+            problems.append(f"faults in place: down {down}, {len(self.cut)} links cut")
+        rings = {(self.nodes[n].membership.ring_version, self.nodes[n].ring.owners) for n in live}
+        if len(rings) > 1:
+            problems.append(f"{len(rings)} different rings among {live}")
+        for name in live:
+            membership = self.nodes[name].membership
+            pending = membership.joining + sorted(membership.leaving - membership.left)
+            if pending:
+                problems.append(f"{name} sees joins or leaves in progress: {pending}")
+        ring = self.ring()
+        n = self.config.n
+        for name, store in self.stores.items():
+            held = sum(1 for _ in store.hints())
+            if held:
+                problems.append(f"{name} still holds {held} hints")
+        for key in self.all_keys():
+            primaries = ring.primaries(key, n)
+            states = {
+                name: json.dumps(self.stores[name].get(key), sort_keys=True) for name in primaries
+            }
+            if len(set(states.values())) > 1:
+                problems.append(f"{key}: primaries differ: {states}")
+            others = [p for p in self.stores if p not in primaries and self.stores[p].get(key)]
+            if others:
+                problems.append(f"{key}: held by non-primaries {others}")
+            if len(problems) >= limit:
+                break
+        return problems[:limit]
+
+    def run_until_converged(self, limit_ms: float, check_every_ms: float = 500.0) -> bool:
+        """Run until ``divergence()`` is empty or ``limit_ms`` of virtual time passed."""
+        deadline = self.now_ms + limit_ms
+        while self.now_ms < deadline:
+            self.run_for(min(check_every_ms, deadline - self.now_ms))
+            if not self.divergence(limit=1):
+                return True
+        return False
