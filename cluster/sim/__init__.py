@@ -4,6 +4,6 @@ stores. The same ``cluster.core`` nodes as the real shell; the same seed replays
 No I/O. What other packages may use is in ``__all__``.
 """
 
-from cluster.sim.simulator import NetworkConfig, Simulator, Ticket
+from cluster.sim.simulator import NetworkConfig, Simulator, Ticket, UnexpectedLog
 
-__all__ = ["NetworkConfig", "Simulator", "Ticket"]
+__all__ = ["NetworkConfig", "Simulator", "Ticket", "UnexpectedLog"]

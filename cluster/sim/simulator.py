@@ -13,6 +13,11 @@ and ``run_until_converged`` runs the cluster until there is nothing left to say.
 
 The same seed gives the same run, event for event, so a failing protocol test replays exactly;
 runs are thousands of times faster than real processes. No I/O.
+
+A node that logs trouble (a ``Log`` effect at warning level or above, e.g. a peer's message it
+could not digest and dropped) stops the run with ``UnexpectedLog`` unless the caller said it
+expects that line (``expected_logs``, regular expressions): trouble a test did not ask for is a
+failure, not a line nobody reads.
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ import heapq
 import itertools
 import json
 import random
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,6 +93,10 @@ class _Event:
     action: Callable[[], None] = field(compare=False)
 
 
+class UnexpectedLog(AssertionError):
+    """A node logged a warning (or worse) that the run did not declare it expects."""
+
+
 class Simulator:
     """A cluster of ``Node`` objects on a virtual clock and a seeded network."""
 
@@ -96,8 +106,11 @@ class Simulator:
         seed: int = 0,
         network: NetworkConfig | None = None,
         start_ms: float = 1_000_000.0,
+        expected_logs: Iterable[str] = (),
     ) -> None:
         self.config = config
+        # Patterns (``re.search``) of the warning-level log lines this run may produce.
+        self.expected_logs = [re.compile(pattern) for pattern in expected_logs]
         self.rng = random.Random(seed)
         self.network = network or NetworkConfig()
         self.now_ms = start_ms
@@ -195,6 +208,25 @@ class Simulator:
                 self._set_timer(name, effect.at_ms, effect.timer)
             elif isinstance(effect, Log):
                 self.logs.append((self.now_ms, name, effect.level, effect.text))
+                if effect.level != "info":
+                    self._check_expected(name, effect)
+
+    def expect_log(self, pattern: str) -> None:
+        """Declare that a warning-level log line matching ``pattern`` is expected from now on."""
+        self.expected_logs.append(re.compile(pattern))
+
+    def _check_expected(self, name: str, log: Log) -> None:
+        if not any(pattern.search(log.text) for pattern in self.expected_logs):
+            raise UnexpectedLog(
+                f"{name} logged at {log.level} level at {self.now_ms:.0f} ms: {log.text}"
+                " (declare it with Simulator(expected_logs=...) or expect_log() if a test"
+                " means it)"
+            )
+
+    def send(self, src: str, dst: str, msg: Any) -> None:
+        """Put ``msg`` on the network from node ``src`` to node ``dst``, as if ``src`` had sent
+        it (subject to cuts, loss, duplication and delay): how a test plays a faulty peer."""
+        self._transmit(src, dst, msg)
 
     def _transmit(self, src: str, dst: str, msg: Any) -> None:
         if (src, dst) in self.cut or self.rng.random() < self.network.drop_rate:
