@@ -80,6 +80,7 @@ class Ticket:
     sent_ms: float
     reply: Any = None
     replied_ms: float | None = None
+    on_reply: Callable[[Any], None] | None = None  # called with the reply when it arrives
 
     @property
     def done(self) -> bool:
@@ -261,6 +262,12 @@ class Simulator:
         if ticket is not None and ticket.reply is None:
             ticket.reply = msg
             ticket.replied_ms = self.now_ms
+            if ticket.on_reply is not None:
+                ticket.on_reply(msg)
+
+    def pending_events(self) -> int:
+        """How many events (deliveries, timers, client arrivals) are scheduled."""
+        return len(self._queue)
 
     def step(self) -> bool:
         """Run the next event; False when nothing is left."""
@@ -283,10 +290,13 @@ class Simulator:
 
     # ------------------------------------------------------------------ clients
 
-    def submit(self, node: str, request: Any) -> Ticket:
-        """Send a client request to ``node`` (arrives at once: clients are not partitioned)."""
+    def submit(
+        self, node: str, request: Any, on_reply: Callable[[Any], None] | None = None
+    ) -> Ticket:
+        """Send a client request to ``node`` (arrives at once: clients are not partitioned);
+        ``on_reply`` is called with the answer when it arrives."""
         client = b"client-%d" % next(self._client_ids)
-        ticket = Ticket(node, request, self.now_ms)
+        ticket = Ticket(node, request, self.now_ms, on_reply=on_reply)
         self._tickets[client] = ticket
         self._schedule(self.now_ms, lambda: self._client_arrives(node, client, request))
         return ticket
