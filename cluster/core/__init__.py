@@ -7,6 +7,18 @@ through the ``Store`` port it is given. Nothing in this package imports a module
 What other layers may use is listed in ``__all__``.
 """
 
+from cluster.core.client import (
+    EXPECTED_REPLY,
+    REPLY_MARGIN_MS,
+    AsyncClientBase,
+    ClientBase,
+    ClientError,
+    GetResult,
+    PutResult,
+    admin_result,
+    get_result,
+    put_result,
+)
 from cluster.core.config import ClusterConfig
 from cluster.core.effects import ClientId, Effect, Log, Reply, Send, SetTimer, Timer
 from cluster.core.messages import (
@@ -30,10 +42,15 @@ from cluster.core.versions import VERSIONINGS, Context, Siblings, Versioning, ve
 
 __all__ = [
     "DEFAULT_PARTITIONS",
+    "EXPECTED_REPLY",
     "PEER_TYPES",
+    "REPLY_MARGIN_MS",
     "VERSIONINGS",
     "AdminReply",
     "AdminRequest",
+    "AsyncClientBase",
+    "ClientBase",
+    "ClientError",
     "ClientGet",
     "ClientId",
     "ClientPut",
@@ -41,10 +58,12 @@ __all__ = [
     "Context",
     "Effect",
     "GetReply",
+    "GetResult",
     "Log",
     "Node",
     "ProtocolError",
     "PutReply",
+    "PutResult",
     "Reply",
     "Ring",
     "Send",
@@ -54,10 +73,13 @@ __all__ = [
     "Target",
     "Timer",
     "Versioning",
+    "admin_result",
     "decode",
     "encode",
     "encode_state",
     "from_parsed",
+    "get_result",
     "parse",
+    "put_result",
     "versioning",
 ]

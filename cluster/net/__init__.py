@@ -11,7 +11,8 @@
 Network, file, process and signal I/O. What other packages may use is in ``__all__``.
 """
 
-from cluster.net.client import AsyncClient, Client, ClientError, GetResult, PutResult
+from cluster.core import ClientError, GetResult, PutResult
+from cluster.net.client import AsyncClient, Client
 from cluster.net.local import CLUSTER_FILE, ClusterError, LocalCluster, free_ports
 
 __all__ = [

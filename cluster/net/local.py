@@ -26,8 +26,8 @@ from types import TracebackType
 from typing import Any
 
 import cluster
-from cluster.core import ClusterConfig
-from cluster.net.client import Client, ClientError
+from cluster.core import ClientError, ClusterConfig
+from cluster.net.client import Client
 from cluster.net.server import tcp
 
 HOST = "127.0.0.1"

@@ -4,6 +4,16 @@ stores. The same ``cluster.core`` nodes as the real shell; the same seed replays
 No I/O. What other packages may use is in ``__all__``.
 """
 
+from cluster.sim.client import SimClient
+from cluster.sim.loop import SimulationDeadlock, VirtualTimeLoop
 from cluster.sim.simulator import NetworkConfig, Simulator, Ticket, UnexpectedLog
 
-__all__ = ["NetworkConfig", "Simulator", "Ticket", "UnexpectedLog"]
+__all__ = [
+    "NetworkConfig",
+    "SimClient",
+    "SimulationDeadlock",
+    "Simulator",
+    "Ticket",
+    "UnexpectedLog",
+    "VirtualTimeLoop",
+]

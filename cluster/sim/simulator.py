@@ -81,6 +81,7 @@ class Ticket:
     reply: Any = None
     replied_ms: float | None = None
     on_reply: Callable[[Any], None] | None = None  # called with the reply when it arrives
+    arrived: bool = False  # the node was up when the request reached it
 
     @property
     def done(self) -> bool:
@@ -303,6 +304,7 @@ class Simulator:
 
     def _client_arrives(self, node: str, client: bytes, request: Any) -> None:
         if node not in self.down:  # a request to a crashed node is never answered
+            self._tickets[client].arrived = True
             self._apply(node, self.nodes[node].on_message(client, request, self.now_ms))
 
     def wait(self, ticket: Ticket, limit_ms: float = 10_000.0) -> Any:

@@ -24,7 +24,7 @@ from cluster.core.messages import (
     encode,
 )
 from cluster.core.ring import Ring
-from cluster.net.client import AsyncClient, Client, ClientError
+from cluster.net import AsyncClient, Client, ClientError
 from cluster.net.frames import unpack
 from cluster.net.local import free_ports
 

@@ -17,7 +17,7 @@ import pytest
 
 from cluster.core.config import ClusterConfig
 from cluster.core.ring import Ring
-from cluster.net.client import Client, ClientError
+from cluster.net import Client, ClientError
 from cluster.net.local import LocalCluster
 from nemesis.network import ProxyNet
 from nemesis.toxiproxy import EmbeddedToxiproxy, ToxiproxyClient

@@ -14,7 +14,7 @@ import pytest
 
 from cluster.core.config import ClusterConfig
 from cluster.core.ring import Ring
-from cluster.net.client import Client, ClientError
+from cluster.net import Client, ClientError
 from cluster.net.local import ClusterError, LocalCluster, free_ports
 
 NODES = ("n1", "n2", "n3", "n4", "n5")

@@ -16,7 +16,7 @@ import zmq
 
 from cluster.core.config import ClusterConfig
 from cluster.core.ring import Ring
-from cluster.net.client import AsyncClient, Client, ClientError
+from cluster.net import AsyncClient, Client, ClientError
 from cluster.net.local import LocalCluster
 
 NODES = ("n1", "n2", "n3", "n4", "n5")
