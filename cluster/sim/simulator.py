@@ -121,6 +121,11 @@ class Simulator:
         self.nodes: dict[str, Node] = {}
         self.down: set[str] = set()
         self.cut: set[tuple[str, str]] = set()  # directed links (sender, receiver) that drop
+        # Extra one-way delay on a directed link: (fixed ms, uniform jitter ms).
+        self.latency: dict[tuple[str, str], tuple[float, float]] = {}
+        # Paused nodes (SIGSTOP) and, in order, what reached them meanwhile: deliveries,
+        # client requests and their own timers, all carried out when they resume.
+        self.paused: dict[str, list[Callable[[], None]]] = {}
         self.delivered = 0
         self.dropped = 0
         self.logs: list[tuple[float, str, str, str]] = []  # (time, node, level, text)
@@ -147,6 +152,26 @@ class Simulator:
     def crash(self, name: str) -> None:
         """Stop ``name`` abruptly: in-flight messages to it are lost, its timers never fire."""
         self.down.add(name)
+        self.paused.pop(name, None)  # a stopped process killed: what waited for it is lost
+
+    def pause(self, name: str) -> None:
+        """Freeze ``name`` (SIGSTOP): it handles nothing, but what reaches it — messages,
+        client requests, its own timers — waits, and is handled in order when it resumes."""
+        if name not in self.down:
+            self.paused.setdefault(name, [])
+
+    def resume(self, name: str) -> None:
+        """Let a paused node go on (SIGCONT): it handles at once everything that waited."""
+        for action in self.paused.pop(name, []):
+            self._schedule(self.now_ms, action)
+
+    def _held(self, name: str, action: Callable[[], None]) -> bool:
+        """Keep ``action`` for when ``name`` resumes, if it is paused (True then)."""
+        waiting = self.paused.get(name)
+        if waiting is None:
+            return False
+        waiting.append(action)
+        return True
 
     def restart(self, name: str) -> None:
         """Start ``name`` again on the data it had stored, with a new generation."""
@@ -168,9 +193,13 @@ class Simulator:
         return self.admin(via or name, "leave", node=name, force=force)
 
     def heal_all(self) -> None:
-        """End every fault: mend the network and restart every crashed node (but not one that
-        had left the cluster: starting it again would make it join again)."""
+        """End every fault: mend the network, take away added latency, resume paused nodes
+        and restart every crashed node (but not one that had left the cluster: starting it
+        again would make it join again)."""
         self.heal()
+        self.latency.clear()
+        for name in sorted(self.paused):
+            self.resume(name)
         for name in sorted(self.down):
             if name not in self.nodes[name].membership.left:
                 self.restart(name)
@@ -191,6 +220,22 @@ class Simulator:
             for b in self.nodes
             if a != b and side.get(a, -1) != side.get(b, -2)
         }
+
+    def cut_links(self, links: Iterable[tuple[str, str]]) -> None:
+        """Drop every message on these directed links (sender, receiver), in addition to the
+        links already cut: one-way partitions."""
+        self.cut |= set(links)
+
+    def slow_links(
+        self, links: Iterable[tuple[str, str]], delay_ms: float, jitter_ms: float = 0.0
+    ) -> None:
+        """Add ``delay_ms`` (plus up to ``jitter_ms``, uniformly) to every message on these
+        directed links; ``delay_ms`` 0 with no jitter takes the extra latency away."""
+        for link in links:
+            if delay_ms or jitter_ms:
+                self.latency[link] = (delay_ms, jitter_ms)
+            else:
+                self.latency.pop(link, None)
 
     def heal(self) -> None:
         self.cut.clear()
@@ -236,13 +281,18 @@ class Simulator:
             return
         frame = encode(msg)
         copies = 2 if self.rng.random() < self.network.duplicate_rate else 1
+        extra = self.latency.get((src, dst))
         for _ in range(copies):
             delay = self.rng.uniform(self.network.min_delay_ms, self.network.max_delay_ms)
+            if extra is not None:
+                delay += extra[0] + self.rng.uniform(0.0, extra[1])
             self._schedule(self.now_ms + delay, lambda: self._deliver(dst, frame))
 
     def _deliver(self, dst: str, frame: bytes) -> None:
         if dst in self.down:
             self.dropped += 1
+            return
+        if self._held(dst, lambda: self._deliver(dst, frame)):
             return
         self.delivered += 1
         node = self.nodes[dst]
@@ -252,8 +302,10 @@ class Simulator:
         node = self.nodes[name]
 
         def fire() -> None:
-            # A timer set by a node that has since crashed (or been replaced) never fires.
-            if name not in self.down and self.nodes[name] is node:
+            # A timer set by a node that has since crashed (or been replaced) never fires; one
+            # of a paused node fires when it resumes.
+            alive = name not in self.down and self.nodes[name] is node
+            if alive and not self._held(name, fire):
                 self._apply(name, node.on_timer(timer, self.now_ms))
 
         self._schedule(max(at_ms, self.now_ms), fire)
@@ -305,6 +357,8 @@ class Simulator:
     def _client_arrives(self, node: str, client: bytes, request: Any) -> None:
         if node not in self.down:  # a request to a crashed node is never answered
             self._tickets[client].arrived = True
+            if self._held(node, lambda: self._client_arrives(node, client, request)):
+                return
             self._apply(node, self.nodes[node].on_message(client, request, self.now_ms))
 
     def wait(self, ticket: Ticket, limit_ms: float = 10_000.0) -> Any:
@@ -366,9 +420,11 @@ class Simulator:
         problems: list[str] = []
         gone = {name for name, node in self.nodes.items() if name in node.membership.left}
         live = [name for name in self.nodes if name not in gone]
-        if (self.down - gone) or self.cut:
-            down = sorted(self.down - gone)
-            problems.append(f"faults in place: down {down}, {len(self.cut)} links cut")
+        if (self.down - gone) or self.cut or self.paused:
+            down, paused = sorted(self.down - gone), sorted(self.paused)
+            problems.append(
+                f"faults in place: down {down}, paused {paused}, {len(self.cut)} links cut"
+            )
         rings = {(self.nodes[n].membership.ring_version, self.nodes[n].ring.owners) for n in live}
         if len(rings) > 1:
             problems.append(f"{len(rings)} different rings among {live}")
