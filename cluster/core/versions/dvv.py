@@ -1,5 +1,6 @@
-"""Dotted version vectors, the default versioning (Preguiça et al., "Dotted Version Vectors",
-2010/2012; Riak's dvvset).
+"""Dotted version vectors, the default versioning (``versioning = dvv``): Preguiça, Baquero et
+al., "Dotted Version Vectors: Logical Clocks for Optimistic Replication" (2010; PODC 2012), as
+in Riak's dvvset.
 
 Each version carries the single event (its dot: the coordinator and a fresh counter there) that
 created it and the causal past the client had seen, so a version is superseded only by one whose

@@ -3,8 +3,8 @@
 A versioning (chosen per cluster: ``dvv``, ``vclock`` or ``lww``) makes a new state from a put
 (``update``), joins two states (``merge``), gives a get's context, and says whether one state has
 seen another (``descends``, the read-repair check). Each versioning's ``merge`` keeps exactly the
-causally maximal versions of the union (DeCandia et al. 2007, §4.4: versions one another's
-clocks dominate are dropped), which makes merge commutative, associative and idempotent. A
+causally maximal versions of the union (DeCandia et al. 2007, §4.4: a version that another
+one descends from is dropped), which makes merge commutative, associative and idempotent. A
 replica must therefore be sent the whole state a coordinator computed, not just the new version.
 A merge whose result is one of its inputs (replicas that agree, a replica receiving a state that
 descends its own) returns that input, remembered as maximal. Pure values: no I/O, no clock, no
