@@ -116,3 +116,14 @@ def test_workloads_name_the_checkers_that_judge_them() -> None:
         "quorum",
         "stats",
     ]
+
+
+def test_an_unknown_workload_is_refused_naming_the_accepted_ones() -> None:
+    from workloads.catalog import make_workload
+    from zynamo import options as zynamo_options
+
+    assert isinstance(make_workload("register"), RegisterWorkload)
+    with pytest.raises(ValueError, match="'bank' is not one of set, register"):
+        make_workload("bank")
+    with pytest.raises(ValueError, match="--workload: 'bank' is not one of set, register"):
+        zynamo_options.TestOptions(workload="bank")
