@@ -19,9 +19,10 @@ import time
 from pathlib import Path
 
 from cluster.core import ClusterConfig
-from cluster.net import AsyncClient, LocalCluster
+from cluster.net import LocalCluster
 from workloads.base import KeyPool, Quorum
 from workloads.generator import LoadSettings, WorkloadCounts, run_workload
+from workloads.net_client import NetClient
 from workloads.recorder import HistoryRecorder
 from workloads.set import SetWorkload
 from zynamo.options import TestOptions
@@ -43,7 +44,9 @@ def recorder_rate(records: int = 200_000) -> float:
 async def _load(cluster: LocalCluster, rate: float, seconds: float, directory: Path) -> float:
     counts = WorkloadCounts()
     with HistoryRecorder(directory / f"rate-{rate:g}.jsonl", keep=False) as recorder:
-        async with AsyncClient(cluster.endpoints, timeout_ms=1000) as client:
+        client = NetClient(cluster.endpoints, timeout_ms=1000)
+        await client.open()
+        try:
             started = time.monotonic()
             await run_workload(
                 client,
@@ -57,6 +60,8 @@ async def _load(cluster: LocalCluster, rate: float, seconds: float, directory: P
                 counts,
             )
             elapsed = time.monotonic() - started
+        finally:
+            await client.close()
     return counts.completed / elapsed
 
 

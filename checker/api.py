@@ -7,8 +7,10 @@ I/O only in `read_history`, `read_records` and `check_file` (each reads one file
 - ``read_records(path) -> list[dict]``: this project's history as raw records;
 - ``check_linearizable(history, model="auto", time_limit_s=None, initial=None) -> dict``;
 - ``check_file(path, ...) -> dict``: read and check one file (what ``zynamo check`` does);
-- ``check_dynamo(history, workload, n, ...) -> dict``: the Dynamo checks for a run of this
-  project, composed as ``{"valid": ..., "checkers": {name: result}}``;
+- ``check_records(history, checkers, n, ...) -> dict``: the given ``Checker`` objects (a
+  workload's ``checkers``) over this project's records, composed as
+  ``{"valid": ..., "checkers": {name: result}}``;
+- ``Checker``, ``CheckContext``, ``NoopChecker``: the checker interface (``checker.base``);
 - ``compose(results) -> valid``: false ranks over "unknown" over true.
 
 Every result is a JSON-serialisable dict with ``valid`` in (true, false, "unknown").
@@ -17,8 +19,10 @@ Every result is a JSON-serialisable dict with ``valid`` in (true, false, "unknow
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import Any
 
+from checker.base import CheckContext, Checker, NoopChecker, run_checkers
 from checker.compose import compose, exit_code
 from checker.linearizable import check_linearizable
 from checker.models import MODELS, ModelError
@@ -36,12 +40,15 @@ __all__ = [
     "ANY",
     "FORMATS",
     "MODELS",
+    "CheckContext",
+    "Checker",
     "HistoryError",
     "ModelError",
+    "NoopChecker",
     "Op",
-    "check_dynamo",
     "check_file",
     "check_linearizable",
+    "check_records",
     "compose",
     "exit_code",
     "read_history",
@@ -74,17 +81,15 @@ def check_file(
     return result
 
 
-def check_dynamo(
+def check_records(
     history: list[dict[str, Any]],
-    workload: str,
-    n: int,
+    checkers: Iterable[Checker],
+    n: int | None = None,
     time_limit_s: float | None = None,
 ) -> dict[str, Any]:
-    """Run the Dynamo checks that fit a workload over this project's history records.
+    """Run ``checkers`` (a workload's ``checkers``: exactly those, in order) over this
+    project's history records and compose their verdicts.
 
-    ``workload`` is ``set`` (set, convergence, quorum, versions, stats) or ``register``
-    (linearizability per key with the register model, convergence, quorum, stats); ``n`` is
-    the replication factor. Returns ``{"valid": ..., "checkers": {name: result}}``."""
-    from checker.dynamo import run_dynamo_checks
-
-    return run_dynamo_checks(history, workload, n, time_limit_s)
+    ``n`` is the replication factor, ``time_limit_s`` the budget of a linearizability search.
+    Returns ``{"valid": ..., "checkers": {name: result}}``."""
+    return run_checkers(checkers, history, CheckContext(n=n, time_limit_s=time_limit_s))

@@ -4,7 +4,9 @@ The runner asks a ``Schedule`` for the next fault operation, records its invocat
 history, calls ``Nemesis.invoke(op)``, and records the completion with the value the nemesis
 returns (what was actually done: the grudge, the nodes killed, the clock offsets). Every
 nemesis can ``heal()`` everything it did, idempotently; the runner always calls it at the end
-of a run, after an error or on Ctrl-C too. ``NoopNemesis`` is the do-nothing implementation.
+of a run, after an error or on Ctrl-C too. Implementations: ``NoopNemesis`` (does nothing: the
+``none`` package) and ``nemesis.combined.CombinedNemesis`` (the run's fault packages, each an
+adapter from ``nemesis.registry``, acting on a ``nemesis.environment.FaultEnvironment``).
 No I/O here.
 """
 
@@ -12,8 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-
-FAULTS = ("partition", "kill", "pause", "clock", "latency", "membership")
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,8 @@ class FaultOp:
 
 
 class Nemesis(Protocol):
+    """What the runner drives: set up once, invoke fault ops, heal everything, tear down."""
+
     def setup(self) -> None:
         """Prepare (e.g. create proxies). Called once before the workload starts."""
 

@@ -5,7 +5,8 @@
 ``drop``), and returns the grudge, the mode and the links; a new partition replaces the one in
 force. ``stop-partition`` and ``heal`` restore every link. ``LatencyNemesis``: ``start-latency``
 delays (and optionally throttles) every link from or to its targets; ``stop-latency`` and
-``heal`` remove that. Does network I/O through ``nemesis.network.ProxyNet``.
+``heal`` remove that. Does network I/O through the ``nemesis.environment.Network`` given
+(e.g. ``ProxyNet``).
 """
 
 from __future__ import annotations
@@ -15,14 +16,15 @@ from typing import Any
 
 from nemesis import grudge as g
 from nemesis.base import FaultOp
-from nemesis.network import ProxyNet, link_label, links_touching
+from nemesis.environment import Network
+from nemesis.network import link_label, links_touching
 from nemesis.options import NemesisOptions
 from nemesis.shapes import PARTITION_MODES, check_choice, grudge_for
 from nemesis.targets import choose_targets
 
 
 class PartitionNemesis:
-    def __init__(self, net: ProxyNet, rng: random.Random, options: NemesisOptions) -> None:
+    def __init__(self, net: Network, rng: random.Random, options: NemesisOptions) -> None:
         self.net = net
         self.rng = rng
         self.options = options
@@ -53,7 +55,7 @@ class PartitionNemesis:
 
 
 class LatencyNemesis:
-    def __init__(self, net: ProxyNet, rng: random.Random, options: NemesisOptions) -> None:
+    def __init__(self, net: Network, rng: random.Random, options: NemesisOptions) -> None:
         self.net = net
         self.rng = rng
         self.options = options

@@ -5,7 +5,8 @@ Like Jepsen's ``nemesis.combined`` packages, each fault package alternates ``sta
 of different kinds overlap while each kind is never started twice in a row. The runner asks for
 ``next_op()`` every ``interval_s`` seconds, and at the end for ``final_ops()``: the stops of the
 faults still active, so every start has its stop in the history. A start op carries what the
-schedule chose (partition shape and mode, target spec, clock mode, latency figures); the nemesis
+schedule chose, as the fault's registry entry draws it (partition shape and mode, target spec,
+clock mode, latency figures); the nemesis
 resolves target specs to nodes and returns what it actually did. Pure, no I/O.
 """
 
@@ -17,6 +18,7 @@ from typing import Any
 
 from nemesis.base import FaultOp
 from nemesis.options import coerce_options, parse_packages
+from nemesis.registry import get_fault
 from nemesis.targets import TargetSpec
 
 
@@ -76,23 +78,4 @@ class Schedule:
         return stops
 
     def _start_value(self, package: str) -> dict[str, Any]:
-        opts, rng = self.options, self.rng
-        if package == "partition":
-            return {
-                "shape": rng.choice(opts.partition_shapes),
-                "mode": rng.choice(opts.partition_modes),
-            }
-        if package == "clock":
-            return {
-                "mode": rng.choice(opts.clock_modes),
-                "targets": spec_to_json(rng.choice(opts.clock_targets)),
-            }
-        if package == "latency":
-            return {
-                "targets": spec_to_json(rng.choice(opts.latency_targets)),
-                "latency_ms": opts.latency_ms,
-                "jitter_ms": opts.jitter_ms,
-                "bandwidth_kbps": opts.bandwidth_kbps,
-            }
-        targets: tuple[TargetSpec, ...] = getattr(opts, f"{package}_targets")
-        return {"targets": spec_to_json(rng.choice(targets))}
+        return get_fault(package).start_value(self.options, self.rng)

@@ -2,17 +2,21 @@
 Dynamo fields a completion records (who coordinated, who answered, which versions).
 
 A workload is two halves: a pure choice of the next operation (``next_op``, from a seeded rng)
-and the client calls that carry it out (``apply``, through the async client). No I/O here
-beyond what ``apply`` asks of the client.
+and the client calls that carry it out (``apply``, through a ``workloads.client.Client``), plus
+the checkers that judge its histories (``checkers``: ``checker.base.Checker`` objects, exactly
+what runs on them). No I/O here beyond what ``apply`` asks of the client.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from cluster.net import AsyncClient, GetResult, PutResult
+from checker.base import Checker
+from cluster.net import GetResult, PutResult
+from workloads.client import Client, Get, get
 
 
 @dataclass(frozen=True)
@@ -35,20 +39,23 @@ class Quorum:
 
 
 class Workload(Protocol):
+    """What drives a cluster and records a history; implemented by ``RegisterWorkload`` and
+    ``SetWorkload``."""
+
     name: str
-    checkers: tuple[str, ...]  # what the checker runs on this workload's histories
+    checkers: Sequence[Checker]  # what runs on this workload's histories, in this order
 
     def next_op(self, rng: random.Random, keys: KeyPool) -> Invocation: ...
 
     async def apply(
-        self, client: AsyncClient, op: Invocation, node: str, quorum: Quorum
+        self, client: Client, op: Invocation, node: str, quorum: Quorum
     ) -> dict[str, Any]:
         """Perform ``op`` through ``node``; return the completion's fields (``value`` and the
-        Dynamo fields). Raises ``cluster.net.client.ClientError`` when it did not succeed."""
+        Dynamo fields). Raises ``cluster.net.ClientError`` when it did not succeed."""
         ...
 
     async def final_read(
-        self, client: AsyncClient, key: str, node: str, quorum: Quorum
+        self, client: Client, key: str, node: str, quorum: Quorum
     ) -> dict[str, Any]:
         """Read ``key`` after the heal, from every replica (r = n)."""
         ...
@@ -92,13 +99,13 @@ class KeyPool:
 
 
 async def read(
-    client: AsyncClient, key: str, node: str, quorum: Quorum, final: bool = False
+    client: Client, key: str, node: str, quorum: Quorum, final: bool = False
 ) -> GetResult:
     """A get with the run's R and timeout; a ``final`` read asks every primary (R = PR = N), so
     it sees the union of what the key's owners hold or fails."""
     r = quorum.n if final else quorum.r
     pr = quorum.n if final else None
-    return await client.get(key, node=node, r=r, pr=pr, timeout_ms=quorum.timeout_ms)
+    return await get(client, Get(key, node, r=r, pr=pr, timeout_ms=quorum.timeout_ms))
 
 
 def read_fields(result: GetResult, quorum: Quorum, r: int | None = None) -> dict[str, Any]:

@@ -9,7 +9,7 @@ retired and a fresh process number (old + concurrency) takes its place, as in Je
 an operation of unknown outcome may still take effect at any later time.
 
 ``final_reads`` reads every key the run touched once more after the heal. Randomness comes from
-the seeded ``rng``. Does network I/O through the client.
+the seeded ``rng``. Does I/O only through the client it is given (``workloads.client.Client``).
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from cluster.net import AsyncClient, ClientError
+from cluster.net import ClientError
 from workloads.base import Invocation, KeyPool, Quorum, Workload
+from workloads.client import Client
 from workloads.recorder import HistoryRecorder
 
 
@@ -83,7 +84,7 @@ async def perform(
 
 
 async def run_workload(
-    client: AsyncClient,
+    client: Client,
     workload: Workload,
     recorder: HistoryRecorder,
     nodes: Sequence[str],
@@ -127,7 +128,7 @@ async def run_workload(
 
 
 async def final_reads(
-    client: AsyncClient,
+    client: Client,
     workload: Workload,
     recorder: HistoryRecorder,
     keys: Sequence[str],

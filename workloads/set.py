@@ -12,10 +12,19 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
-from cluster.net import AsyncClient
+from checker.base import Checker
+from checker.dynamo import (
+    ConvergenceChecker,
+    QuorumChecker,
+    SetChecker,
+    StatsChecker,
+    VersionsChecker,
+)
 from workloads.base import Invocation, KeyPool, Quorum, read, read_fields, write_fields
+from workloads.client import Client, Put, put
 
 
 def union(values: list[Any]) -> list[Any]:
@@ -29,7 +38,13 @@ def union(values: list[Any]) -> list[Any]:
 
 class SetWorkload:
     name: str = "set"
-    checkers: tuple[str, ...] = ("set", "quorum", "versions", "convergence", "stats")
+    checkers: Sequence[Checker] = (
+        SetChecker(),
+        ConvergenceChecker(),
+        QuorumChecker(),
+        VersionsChecker(),
+        StatsChecker(),
+    )
 
     def __init__(self, read_fraction: float = 0.2) -> None:
         if not 0.0 <= read_fraction <= 1.0:
@@ -45,19 +60,20 @@ class SetWorkload:
         return Invocation("add", key, self._next_element[key])
 
     async def apply(
-        self, client: AsyncClient, op: Invocation, node: str, quorum: Quorum
+        self, client: Client, op: Invocation, node: str, quorum: Quorum
     ) -> dict[str, Any]:
         seen = await read(client, op.key, node, quorum)
         if op.f == "read":
             return {"value": union(seen.values), **read_fields(seen, quorum)}
         cart = sorted({*union(seen.values), op.value})
-        put = await client.put(
-            op.key, cart, context=seen.context, node=node, w=quorum.w, timeout_ms=quorum.timeout_ms
+        written = await put(
+            client,
+            Put(op.key, cart, node, context=seen.context, w=quorum.w, timeout_ms=quorum.timeout_ms),
         )
-        return {"value": op.value, **write_fields(seen, put, quorum)}
+        return {"value": op.value, **write_fields(seen, written, quorum)}
 
     async def final_read(
-        self, client: AsyncClient, key: str, node: str, quorum: Quorum
+        self, client: Client, key: str, node: str, quorum: Quorum
     ) -> dict[str, Any]:
         seen = await read(client, key, node, quorum, final=True)
         return {"value": union(seen.values), **read_fields(seen, quorum, r=quorum.n)}

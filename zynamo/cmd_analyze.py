@@ -17,7 +17,8 @@ from zynamo.verdicts import exit_code, verdict_table
 
 
 def handle(args: argparse.Namespace) -> int:
-    from checker.api import check_dynamo, read_records
+    from checker.api import check_records, read_records
+    from workloads.catalog import make_workload
     from zynamo.report import write_report
 
     directory: Path = args.dir
@@ -37,7 +38,7 @@ def handle(args: argparse.Namespace) -> int:
         history: list[dict[str, Any]] = read_records(str(history_path))
     except ValueError as err:
         raise UsageError(str(err)) from None
-    results = check_dynamo(history, workload=options.workload, n=options.n)
+    results = check_records(history, make_workload(options.workload).checkers, n=options.n)
     (directory / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     write_report(directory)
     print(verdict_table(results))

@@ -14,9 +14,10 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from nemesis.options import accepted_packages
 from nemesis.shapes import PARTITION_MODES, PARTITION_SHAPES
 from zynamo.cli import EXIT_HARNESS_FAILED, UsageError
-from zynamo.options import NEMESES, WORKLOADS, TestOptions
+from zynamo.options import WORKLOADS, TestOptions
 from zynamo.verdicts import exit_code, verdict_table, verdict_word
 
 DEFAULTS = TestOptions()
@@ -34,7 +35,7 @@ def add_test_flags(parser: argparse.ArgumentParser, matrix: bool = False) -> Non
         parser.add_argument(
             "--nemesis",
             default=",".join(DEFAULTS.nemesis),
-            help=f"comma-separated faults: {', '.join(NEMESES)} (default %(default)s)",
+            help=f"comma-separated faults: {', '.join(accepted_packages())} (default %(default)s)",
         )
     parser.add_argument(
         "--partition",

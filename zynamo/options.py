@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from cluster.core import VERSIONINGS
-from nemesis.options import NO_FAULTS, PACKAGES
+from nemesis.options import NO_FAULTS, accepted_packages
 from nemesis.shapes import PARTITION_MODES, PARTITION_SHAPES
+from workloads.catalog import WORKLOADS as CATALOG
 
-WORKLOADS = ("set", "register")
-NEMESES = (NO_FAULTS, *PACKAGES)
+WORKLOADS = tuple(CATALOG)
 
 
 def _accepted(name: str, value: object, accepted: tuple[str, ...]) -> str:
@@ -53,10 +53,11 @@ class TestOptions:
     def __post_init__(self) -> None:
         if self.workload not in WORKLOADS:
             raise ValueError(_accepted("--workload", self.workload, WORKLOADS))
+        nemeses = accepted_packages()  # read now: a fault may be registered after import
         for fault in self.nemesis:
-            if fault not in NEMESES:
-                raise ValueError(_accepted("--nemesis", fault, NEMESES))
-        if "none" in self.nemesis and len(self.nemesis) > 1:
+            if fault not in nemeses:
+                raise ValueError(_accepted("--nemesis", fault, nemeses))
+        if NO_FAULTS in self.nemesis and len(self.nemesis) > 1:
             raise ValueError("--nemesis: 'none' cannot be combined with other faults")
         for shape in self.partition_shapes:
             if shape not in PARTITION_SHAPES:

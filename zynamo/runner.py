@@ -3,24 +3,25 @@
 The steps of ``run_test``, each of which leaves something in the run directory:
 
 1. write ``test.json`` (every option, the seed, the git commit) and point ``results/latest`` here;
-2. start Toxiproxy (the embedded server, or use ``--toxiproxy URL``), one proxy per ordered pair
-   of nodes, and the node processes, each dialling its peers through its proxies;
+2. enter the environment and start the cluster: by default the real one (``zynamo.env.real``:
+   Toxiproxy, embedded or at ``--toxiproxy URL``, one proxy per ordered pair of nodes, and the
+   node processes, each dialling its peers through its proxies); the runner acts on the cluster
+   only through the environment interface (``zynamo.env.base.Environment``);
 3. run the workload and, in a thread beside it, the nemesis schedule; every operation goes to
    ``history.jsonl`` as it happens;
 4. heal everything (always, also after an error or Ctrl-C), wait for recovery, read every key
    once more, and dump every replica's state of every key in rounds until they agree;
 5. stop the cluster, check the history (``results.json``), render the report (``index.html``).
 
-Progress goes to stderr while it runs. Does process, network and file I/O.
+Progress goes to stderr while it runs. Does file I/O, and process and network I/O through the
+environment.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
-import shutil
 import subprocess
 import sys
 import threading
@@ -33,16 +34,21 @@ from pathlib import Path
 from typing import Any
 
 from cluster.core import ClusterConfig, Ring
-from cluster.net import AsyncClient, Client, ClientError, LocalCluster
+from cluster.net import ClientError
 from nemesis.base import FaultOp, Nemesis, NoopNemesis
 from workloads.base import KeyPool, Quorum, Workload
+from workloads.catalog import make_workload
 from workloads.generator import LoadSettings, WorkloadCounts, final_reads, run_workload
 from workloads.recorder import HistoryRecorder
-from workloads.register import RegisterWorkload
-from workloads.set import SetWorkload
+from zynamo.env.base import Environment
 from zynamo.options import TestOptions
 
 Progress = Callable[[str], None]
+# admin(node, op, **args) -> the reply's data; raises ClientError when the node does not answer.
+Admin = Callable[..., Any]
+# What makes the environment of a run, from its options, cluster config and run directory.
+MakeEnvironment = Callable[[TestOptions, ClusterConfig, Path], Environment]
+ADMIN_TIMEOUT_MS = 2000  # the final phase's admin calls: status, ring, replica dumps
 
 
 def _stderr(line: str) -> None:
@@ -64,10 +70,6 @@ class RunResult:
     @property
     def valid(self) -> Any:
         return self.results.get("valid", "unknown")
-
-
-def make_workload(name: str) -> Workload:
-    return SetWorkload() if name == "set" else RegisterWorkload()
 
 
 def git_commit() -> str:
@@ -200,7 +202,7 @@ class NemesisRunner:
 
 
 def replica_dumps(
-    client: Client,
+    admin: Admin,
     recorder: HistoryRecorder,
     ring: Ring,
     keys: list[str],
@@ -221,7 +223,7 @@ def replica_dumps(
             states = set()
             for node in ring.primaries(key, n):
                 try:
-                    data = client.admin(node, "replica", key=key, timeout_ms=2000)
+                    data = admin(node, "replica", key=key, timeout_ms=ADMIN_TIMEOUT_MS)
                     values = sorted(data["values"], key=lambda v: json.dumps(v, sort_keys=True))
                     value: Any = None if data["empty"] else values
                     tombstone = bool(data["tombstone"])
@@ -255,13 +257,23 @@ def replica_dumps(
 # --------------------------------------------------------------------------- the run
 
 
-def run_test(options: TestOptions, progress: Progress = _stderr) -> RunResult:
-    """Run one test end to end; raises only for harness failures (exit code 255)."""
-    from checker.api import check_dynamo  # the checker is only needed at the end
+def real_environment(options: TestOptions, config: ClusterConfig, directory: Path) -> Environment:
+    """The environment ``zynamo test`` runs in: local processes behind Toxiproxy."""
+    from zynamo.env.real import RealEnvironment
+
+    return RealEnvironment(directory, config, toxiproxy_url=options.toxiproxy, seed=options.seed)
+
+
+def run_test(
+    options: TestOptions,
+    progress: Progress = _stderr,
+    make_environment: MakeEnvironment = real_environment,
+) -> RunResult:
+    """Run one test end to end in the environment ``make_environment`` gives (default: the real
+    one); raises only for harness failures (exit code 255)."""
+    from checker.api import check_records  # the checker is only needed at the end
     from nemesis.combined import build_nemesis
-    from nemesis.network import ProxyNet
     from nemesis.schedule import Schedule
-    from nemesis.toxiproxy import open_toxiproxy
     from zynamo.report import write_report
 
     phases = Phases()
@@ -282,31 +294,17 @@ def run_test(options: TestOptions, progress: Progress = _stderr) -> RunResult:
     counts = WorkloadCounts()
 
     with ExitStack() as stack:
-        tp_client = stack.enter_context(
-            open_toxiproxy(
-                options.toxiproxy, seed=options.seed, log_path=directory / "toxiproxy.log"
-            )
-        )
-        url = options.toxiproxy or tp_client.url
-        cluster_dir = directory / "cluster"
-        net = ProxyNet(tp_client, config.nodes, prefix=f"zynamo-{os.getpid()}-")
-        cluster = LocalCluster(cluster_dir, config, dial=net.dial)
-        net.setup(cluster.ports)
-        stack.callback(net.teardown)
-        stack.callback(_collect_logs, cluster, directory)
-        stack.callback(cluster.stop)
-        progress(f"starting {len(config.nodes)} nodes behind Toxiproxy at {url}")
-        cluster.start()
+        env = stack.enter_context(make_environment(options, config, directory))
+        stack.callback(env.collect_logs, directory)
+        stack.callback(env.stop)
+        progress(f"starting {env.describe()}")
+        env.start()
         recorder = stack.enter_context(HistoryRecorder(directory / "history.jsonl"))
         nemesis: Nemesis = NoopNemesis()
         schedule = None
         if options.faults:
             nemesis = build_nemesis(
-                options.faults,
-                cluster=cluster,
-                net=net,
-                rng=random.Random(rng.random()),
-                options=options,
+                options.faults, env=env, rng=random.Random(rng.random()), options=options
             )
             schedule = Schedule(
                 options.faults,
@@ -321,19 +319,7 @@ def run_test(options: TestOptions, progress: Progress = _stderr) -> RunResult:
         phases.start("workload")
         try:
             asyncio.run(
-                _drive(
-                    options,
-                    workload,
-                    recorder,
-                    config,
-                    keys,
-                    quorum,
-                    rng,
-                    counts,
-                    runner,
-                    cluster,
-                    progress,
-                )
+                _drive(options, workload, recorder, config, keys, quorum, rng, counts, runner, env)
             )
         finally:
             phases.start("heal")
@@ -341,27 +327,26 @@ def run_test(options: TestOptions, progress: Progress = _stderr) -> RunResult:
         progress("healed; waiting for the cluster to recover")
         phases.start("recovery")
         recovery_deadline = time.monotonic() + options.recovery_s
-        _wait_for_nodes(cluster, recovery_deadline, progress)
-        with Client(cluster.endpoints, timeout_ms=2000) as admin:
-            _wait_for_views(admin, config.nodes, recovery_deadline, progress)
-            replica_dumps(
-                admin,
-                recorder,
-                _current_ring(admin, config),
-                keys.used,
-                config.n,
-                recovery_deadline,
-                progress,
-            )
+        _wait_for_nodes(env, recovery_deadline, progress)
+        _wait_for_views(env.admin, config.nodes, recovery_deadline, progress)
+        replica_dumps(
+            env.admin,
+            recorder,
+            _current_ring(env.admin, config),
+            keys.used,
+            config.n,
+            recovery_deadline,
+            progress,
+        )
         progress(f"final reads of {len(keys.used)} keys")
         phases.start("final-reads")
-        asyncio.run(_final_reads(workload, recorder, config, keys, quorum, rng, cluster))
+        asyncio.run(_final_reads(workload, recorder, config, keys, quorum, rng, env))
         history = list(recorder.ops)
         phases.start("teardown")
 
     progress(f"checking {len(history)} history records")
     phases.start("check")
-    results = check_dynamo(history, workload=options.workload, n=options.n)
+    results = check_records(history, workload.checkers, n=options.n)
     (directory / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     phases.start("report")
     write_report(directory)
@@ -385,14 +370,17 @@ async def _drive(
     rng: random.Random,
     counts: WorkloadCounts,
     runner: NemesisRunner,
-    cluster: LocalCluster,
-    progress: Progress,
+    env: Environment,
 ) -> None:
     settings = LoadSettings(options.concurrency, options.rate, options.time_limit_s)
     started = time.monotonic()
-    async with AsyncClient(cluster.endpoints, timeout_ms=options.timeout_ms) as client:
+    client = env.client(options.timeout_ms)
+    await client.open()
+    try:
         runner.start()
-        ticker = asyncio.create_task(_progress_ticker(started, options, counts, runner, progress))
+        ticker = asyncio.create_task(
+            _progress_ticker(started, options, counts, runner, runner.progress)
+        )
         try:
             await run_workload(
                 client,
@@ -407,6 +395,8 @@ async def _drive(
             )
         finally:
             ticker.cancel()
+    finally:
+        await client.close()
 
 
 async def _progress_ticker(
@@ -426,26 +416,26 @@ async def _progress_ticker(
         )
 
 
-def _current_ring(admin: Client, config: ClusterConfig) -> Ring:
+def _current_ring(admin: Admin, config: ClusterConfig) -> Ring:
     """The ring the cluster holds now (membership faults change it), from any node."""
     for node in config.nodes:
         try:
-            return Ring.from_json(admin.admin(node, "ring"))
+            return Ring.from_json(admin(node, "ring", timeout_ms=ADMIN_TIMEOUT_MS))
         except (ClientError, ValueError, KeyError, TypeError):
             continue
     return Ring.build(config.nodes, config.partitions)
 
 
-def _wait_for_nodes(cluster: LocalCluster, deadline: float, progress: Progress) -> None:
+def _wait_for_nodes(env: Environment, deadline: float, progress: Progress) -> None:
     """After the heal every node process must be running and answering again."""
     try:
-        cluster.wait_ready(timeout_s=max(1.0, deadline - time.monotonic()))
+        env.wait_ready(timeout_s=max(1.0, deadline - time.monotonic()))
     except Exception as err:
         progress(f"warning: not every node is ready after the heal: {err}")
 
 
 def _wait_for_views(
-    admin: Client, nodes: tuple[str, ...], deadline: float, progress: Progress
+    admin: Admin, nodes: tuple[str, ...], deadline: float, progress: Progress
 ) -> None:
     """Wait until every node's failure detector sees every other node up again, so the final
     reads and the replica dumps are not served by fallbacks standing in for healed nodes."""
@@ -453,7 +443,7 @@ def _wait_for_views(
         lagging = []
         for node in nodes:
             try:
-                up = set(admin.admin(node, "status")["up"])
+                up = set(admin(node, "status", timeout_ms=ADMIN_TIMEOUT_MS)["up"])
             except ClientError:
                 up = set()
             if not set(nodes) <= up:
@@ -472,9 +462,11 @@ async def _final_reads(
     keys: KeyPool,
     quorum: Quorum,
     rng: random.Random,
-    cluster: LocalCluster,
+    env: Environment,
 ) -> None:
-    async with AsyncClient(cluster.endpoints, timeout_ms=quorum.timeout_ms) as client:
+    client = env.client(quorum.timeout_ms)
+    await client.open()
+    try:
         first_process = 1_000_000  # above every workload process number
         await final_reads(
             client,
@@ -486,11 +478,5 @@ async def _final_reads(
             first_process,
             random.Random(rng.random()),
         )
-
-
-def _collect_logs(cluster: LocalCluster, directory: Path) -> None:
-    """Copy each node's log next to the history, where the report links it."""
-    for node in cluster.nodes:
-        log = cluster.log_path(node)
-        if log.exists():
-            shutil.copyfile(log, directory / f"{node}.log")
+    finally:
+        await client.close()

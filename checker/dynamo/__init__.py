@@ -1,61 +1,104 @@
-"""The Dynamo checks over this project's history records, and their composition.
+"""The Dynamo checks over this project's history records, as functions and as ``Checker``
+objects that workloads name.
 
 No I/O. Each check is a pure function ``check_*(records, ...) -> {"valid": ..., ...}``:
 `check_set` (set-full: lost / stale / never-read elements, stable latency),
 `check_convergence` (replica dumps agree after the heal), `check_quorum` (strict-quorum
 reads see acknowledged writes), `check_versions` (sibling histogram, causal graph anomalies),
-`check_stats` (counts, latencies, throughput, availability). `run_dynamo_checks` picks the
-ones that fit a workload and composes them (false over unknown over true).
+`check_stats` (counts, latencies, throughput, availability). Each has a ``Checker``
+(``checker.base``) wrapping it, named as its result appears in ``results.json``; with
+``LinearizableChecker`` (linearizability per key under a model) they are what a workload lists
+in its ``checkers``, and ``checker.base.run_checkers`` runs and composes them.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
-from checker.compose import compose
+from checker.base import CheckContext, Record, Result
 from checker.dynamo.convergence import check_convergence
 from checker.dynamo.quorum import check_quorum
-from checker.dynamo.records import client_ops
 from checker.dynamo.set_full import check_set
 from checker.dynamo.stats import check_stats
 from checker.dynamo.versions import check_versions
 
-WORKLOADS = ("set", "register")
-
 __all__ = [
-    "WORKLOADS",
+    "ConvergenceChecker",
+    "LinearizableChecker",
+    "QuorumChecker",
+    "SetChecker",
+    "StatsChecker",
+    "VersionsChecker",
     "check_convergence",
     "check_quorum",
     "check_set",
     "check_stats",
     "check_versions",
-    "run_dynamo_checks",
 ]
 
 
-def run_dynamo_checks(
-    records: list[dict[str, Any]],
-    workload: str,
-    n: int,
-    time_limit_s: float | None = None,
-) -> dict[str, Any]:
-    """``{"valid": ..., "checkers": {name: result}}`` for a ``set`` or ``register`` run."""
-    if workload not in WORKLOADS:
-        raise ValueError(f"unknown workload {workload!r}; expected one of {', '.join(WORKLOADS)}")
-    checkers: dict[str, dict[str, Any]] = {}
-    ops = client_ops(records)
-    if workload == "set":
-        checkers["set"] = check_set(records, ops)
-    else:
-        from checker.linearizable import check_linearizable
+@dataclass(frozen=True)
+class SetChecker:
+    """Set-full: every acknowledged add is in the final reads (``check_set``)."""
+
+    name: str = "set"
+
+    def check(self, history: list[Record], context: CheckContext) -> Result:
+        return check_set(history)
+
+
+@dataclass(frozen=True)
+class LinearizableChecker:
+    """Linearizability per key against ``model`` (``checker.linearizable``), within the
+    context's time budget."""
+
+    model: str = "register"
+    name: str = "linearizable"
+
+    def check(self, history: list[Record], context: CheckContext) -> Result:
+        from checker.linearizable import check_linearizable  # the search is heavy to import
         from checker.readers import ops_from_records
 
-        checkers["linearizable"] = check_linearizable(
-            ops_from_records(records), "register", time_limit_s
-        )
-    checkers["convergence"] = check_convergence(records, n)
-    checkers["quorum"] = check_quorum(records, n, ops)
-    if workload == "set":
-        checkers["versions"] = check_versions(records, ops)
-    checkers["stats"] = check_stats(records, ops)
-    return {"valid": compose(checkers.values()), "checkers": checkers}
+        ops = ops_from_records(history)
+        return check_linearizable(ops, self.model, context.time_limit_s)
+
+
+@dataclass(frozen=True)
+class ConvergenceChecker:
+    """Every key's replicas hold the same siblings after the heal (``check_convergence``);
+    with the context's ``n``, also that n replicas answered."""
+
+    name: str = "convergence"
+
+    def check(self, history: list[Record], context: CheckContext) -> Result:
+        return check_convergence(history, context.n)
+
+
+@dataclass(frozen=True)
+class QuorumChecker:
+    """Strict-quorum reads see the writes acknowledged before them (``check_quorum``)."""
+
+    name: str = "quorum"
+
+    def check(self, history: list[Record], context: CheckContext) -> Result:
+        return check_quorum(history, context.n)
+
+
+@dataclass(frozen=True)
+class VersionsChecker:
+    """Sibling counts and anomalies of the causal version graph (``check_versions``)."""
+
+    name: str = "versions"
+
+    def check(self, history: list[Record], context: CheckContext) -> Result:
+        return check_versions(history)
+
+
+@dataclass(frozen=True)
+class StatsChecker:
+    """Counts, latencies, throughput and availability in and out of faults (``check_stats``)."""
+
+    name: str = "stats"
+
+    def check(self, history: list[Record], context: CheckContext) -> Result:
+        return check_stats(history)

@@ -7,8 +7,14 @@ from typing import Any
 
 import pytest
 
-from checker.api import check_dynamo
+from checker.api import CheckContext, NoopChecker, check_records
 from checker.dynamo import (
+    ConvergenceChecker,
+    LinearizableChecker,
+    QuorumChecker,
+    SetChecker,
+    StatsChecker,
+    VersionsChecker,
     check_convergence,
     check_quorum,
     check_set,
@@ -322,28 +328,64 @@ def _clean_set_run() -> Recorder:
     return h
 
 
-def test_check_dynamo_set_workload_composes_all_checks() -> None:
+SET_CHECKERS = (
+    SetChecker(),
+    ConvergenceChecker(),
+    QuorumChecker(),
+    VersionsChecker(),
+    StatsChecker(),
+)
+REGISTER_CHECKERS = (LinearizableChecker(), ConvergenceChecker(), QuorumChecker(), StatsChecker())
+
+
+def test_check_records_composes_the_set_checks() -> None:
     h = _clean_set_run()
-    result = check_dynamo(h.records, "set", n=3)
-    assert set(result["checkers"]) == {"set", "convergence", "quorum", "versions", "stats"}
+    result = check_records(h.records, SET_CHECKERS, n=3)
+    assert list(result["checkers"]) == ["set", "convergence", "quorum", "versions", "stats"]
     assert result["valid"] is True
     json.dumps(result)
     h.dump(2, "cart", "n3", [])  # one replica diverges in a later round
-    assert check_dynamo(h.records, "set", n=3)["valid"] is False
+    assert check_records(h.records, SET_CHECKERS, n=3)["valid"] is False
 
 
-def test_check_dynamo_register_workload_checks_linearizability() -> None:
+def test_check_records_checks_linearizability_with_the_register_checkers() -> None:
     h = Recorder()
     h.op(0, "write", "k", 1, version={"n1": 1}, **STRICT)
     h.op(1, "read", "k", result=1, context={"n1": 1}, **STRICT)
     for node in ("n1", "n2", "n3"):
         h.dump(1, "k", node, [1])
-    result = check_dynamo(h.records, "register", n=3)
+    result = check_records(h.records, REGISTER_CHECKERS, n=3)
     assert set(result["checkers"]) == {"linearizable", "convergence", "quorum", "stats"}
     assert result["valid"] is True
     h.op(1, "read", "k", result=None, context={}, **STRICT)
-    result = check_dynamo(h.records, "register", n=3)
+    result = check_records(h.records, REGISTER_CHECKERS, n=3)
     assert result["valid"] is False
     assert result["checkers"]["linearizable"]["valid"] is False
-    with pytest.raises(ValueError, match="register"):
-        check_dynamo(h.records, "bank", n=3)
+
+
+class _Refuses:
+    """A custom checker: finds every history invalid, and notes what it was given."""
+
+    name = "refuses"
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[int, CheckContext]] = []
+
+    def check(self, history: list[dict[str, Any]], context: CheckContext) -> dict[str, Any]:
+        self.seen.append((len(history), context))
+        return {"valid": False, "why": "custom"}
+
+
+def test_exactly_the_checkers_given_run_and_compose() -> None:
+    h = _clean_set_run()
+    custom = _Refuses()
+    result = check_records(h.records, (NoopChecker(), custom), n=3, time_limit_s=1.5)
+    assert result == {
+        "valid": False,
+        "checkers": {"noop": {"valid": True}, "refuses": {"valid": False, "why": "custom"}},
+    }
+    assert custom.seen == [(len(h.records), CheckContext(n=3, time_limit_s=1.5))]
+    assert check_records(h.records, (NoopChecker(),))["valid"] is True
+    assert check_records(h.records, ())["valid"] is True  # nothing to check: nothing wrong
+    with pytest.raises(ValueError, match="two checkers are named 'noop'"):
+        check_records(h.records, (NoopChecker(), NoopChecker()))

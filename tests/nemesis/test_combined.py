@@ -12,6 +12,7 @@ import pytest
 
 from nemesis.base import FaultOp
 from nemesis.combined import build_nemesis
+from nemesis.environment import ClusterFaults
 from nemesis.errors import HealError
 
 NODES = ("n1", "n2", "n3", "n4", "n5")
@@ -75,7 +76,10 @@ class MemberCluster(FakeCluster):
 
 def nemesis_for(cluster: FakeCluster, packages: str, **options: Any) -> Any:
     return build_nemesis(
-        packages, cluster=cluster, rng=random.Random(7), options=options, admin=cluster.admin
+        packages,
+        env=ClusterFaults(cluster, admin=cluster.admin),
+        rng=random.Random(7),
+        options=options,
     )
 
 
@@ -196,7 +200,7 @@ def test_network_faults_need_the_proxies() -> None:
 
 
 def test_membership_needs_join_and_leave() -> None:
-    with pytest.raises(ValueError, match="membership faults need cluster join/leave"):
+    with pytest.raises(ValueError, match="membership need cluster join/leave"):
         nemesis_for(FakeCluster(), "membership")
     cluster = MemberCluster()
     nemesis = nemesis_for(cluster, "membership")

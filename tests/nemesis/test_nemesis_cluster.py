@@ -20,6 +20,7 @@ from cluster.net.client import Client, ClientError
 from cluster.net.local import LocalCluster
 from nemesis.base import FaultOp
 from nemesis.combined import CombinedNemesis, build_nemesis
+from nemesis.environment import ClusterFaults
 from nemesis.network import ProxyNet
 from nemesis.toxiproxy import ToxiproxyClient, ToxiproxyProcess
 
@@ -49,15 +50,15 @@ def running_rig(directory: Path) -> Iterator[Rig]:
         try:
             with cluster:
                 cluster.start()
-                nemesis = build_nemesis(
-                    PACKAGES, cluster=cluster, net=net, rng=random.Random(11), options=None
-                )
+                env = ClusterFaults(cluster, network=net)
+                nemesis = build_nemesis(PACKAGES, env=env, rng=random.Random(11), options=None)
                 try:
                     with Client(cluster.endpoints, timeout_ms=1000) as client:
                         yield Rig(cluster, net, nemesis, client, config)
                 finally:
                     nemesis.heal()
                     nemesis.teardown()
+                    env.close()
         finally:
             net.teardown()
 

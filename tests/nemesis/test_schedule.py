@@ -11,13 +11,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nemesis.base import FaultOp
-from nemesis.options import PACKAGES, NemesisOptions, coerce_options, parse_packages
+from nemesis.faults import BUILTIN_FAULTS
+from nemesis.options import NemesisOptions, coerce_options, parse_packages
 from nemesis.schedule import Schedule
 from nemesis.shapes import PARTITION_MODES, PARTITION_SHAPES
 from nemesis.targets import TARGETS
 
 NODES = ("n1", "n2", "n3", "n4", "n5")
 
+PACKAGES = tuple(fault.name for fault in BUILTIN_FAULTS)
 package_sets = st.lists(st.sampled_from(PACKAGES), min_size=1, unique=True)
 
 
