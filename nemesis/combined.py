@@ -24,8 +24,8 @@ from typing import Any
 from nemesis.base import FaultOp
 from nemesis.environment import FaultEnvironment
 from nemesis.errors import HealError
-from nemesis.options import coerce_options, parse_packages
-from nemesis.registry import FaultNemesis, fault_names, registered_faults
+from nemesis.options import coerce_options
+from nemesis.registry import FaultNemesis, fault_names, parse_packages, registered_faults
 
 
 def check_op(op: FaultOp) -> str:

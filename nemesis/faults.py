@@ -15,7 +15,7 @@ from nemesis.link_faults import LatencyNemesis, PartitionNemesis
 from nemesis.membership import MembershipNemesis
 from nemesis.options import NemesisOptions
 from nemesis.process import KillNemesis, PauseNemesis, live_nodes
-from nemesis.registry import Fault, FaultNemesis
+from nemesis.registry import Fault, FaultNemesis, register_fault
 from nemesis.schedule import spec_to_json
 from nemesis.targets import TargetSpec
 
@@ -112,3 +112,6 @@ BUILTIN_FAULTS = (
         heal_order=40,
     ),
 )
+
+for _fault in BUILTIN_FAULTS:
+    register_fault(_fault)

@@ -1,8 +1,7 @@
 """The nemesis's settings and the names it accepts, validated, as one frozen value.
 
-The fault packages a run can combine are the registered faults (``nemesis.registry``;
-``none`` means no faults); ``parse_packages`` reads ``"partition,kill"`` and names the accepted
-ones, from the registry, when a name is unknown. ``NemesisOptions`` holds what each package may do
+Which fault packages a run combines is the registry's business (``nemesis.registry``);
+``NemesisOptions`` holds what each package may do
 (partition shapes and modes, targets per fault, clock skew sizes, latency figures);
 ``NemesisOptions.from_mapping`` reads it from a dict of strings or values (a CLI or a test file)
 and every bad value raises ``ValueError`` naming the option and the accepted values. Pure, no I/O.
@@ -15,11 +14,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from nemesis.registry import fault_names
 from nemesis.shapes import PARTITION_MODES, PARTITION_SHAPES, check_choice
 from nemesis.targets import TARGETS, TargetSpec, parse_targets
 
-NO_FAULTS = "none"
 CLOCK_MODES = ("bump", "strobe")
 
 # Options holding target specs: a tuple of specs, each a keyword or named nodes.
@@ -30,23 +27,6 @@ TARGET_OPTIONS = (
     "latency_targets",
     "membership_targets",
 )
-
-
-def accepted_packages() -> tuple[str, ...]:
-    """What a run's nemesis may be made of: ``none``, or registered faults."""
-    return (NO_FAULTS, *fault_names())
-
-
-def parse_packages(value: str | Sequence[str]) -> tuple[str, ...]:
-    """Fault packages from ``"partition,kill"`` or a list; ``none`` (or nothing) is no faults."""
-    names = value.split(",") if isinstance(value, str) else list(value)
-    cleaned = [str(name).strip() for name in names if str(name).strip()]
-    accepted = accepted_packages()
-    for name in cleaned:
-        check_choice("nemesis package", name, accepted)
-    if NO_FAULTS in cleaned and len(cleaned) > 1:
-        raise ValueError(f"nemesis packages: {NO_FAULTS!r} cannot be combined with others")
-    return tuple(dict.fromkeys(name for name in cleaned if name != NO_FAULTS))
 
 
 def _split(value: Any) -> list[Any]:

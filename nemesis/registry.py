@@ -4,26 +4,30 @@ carries, what it needs of the environment, and when heal-all undoes it.
 A ``Fault`` is a plug-in: ``register_fault(Fault("disk", build=...))`` makes ``disk`` a package
 that ``zynamo test --nemesis`` accepts, the schedule starts and stops, the nemesis dispatches
 to and heals, without editing any list. The built-in faults (partition, kill, pause, clock,
-latency, membership: ``nemesis.faults``) are registered the first time the registry is read.
-``fault_names()`` is what error messages list as accepted. No I/O.
+latency, membership) register themselves the same way, in ``nemesis.faults``, which the
+``nemesis`` package imports first: the registry is never read without them.
+``fault_names()`` is what error messages list as accepted; ``parse_packages`` reads a run's
+``"partition,kill"`` against it. No I/O.
 """
 
 from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from nemesis.base import FaultOp
+from nemesis.shapes import check_choice
 
 if TYPE_CHECKING:
     from nemesis.environment import FaultEnvironment
     from nemesis.options import NemesisOptions
 
+NO_FAULTS = "none"
 # Names that mean something else where packages are listed.
-RESERVED = ("none", "all")
+RESERVED = (NO_FAULTS, "all")
 
 
 class FaultNemesis(Protocol):
@@ -62,18 +66,6 @@ class Fault:
 
 _faults: dict[str, Fault] = {}
 _lock = threading.Lock()
-_builtins_loaded = False
-
-
-def _load_builtins() -> None:
-    global _builtins_loaded
-    if _builtins_loaded:
-        return
-    _builtins_loaded = True
-    from nemesis.faults import BUILTIN_FAULTS
-
-    for fault in BUILTIN_FAULTS:
-        _faults.setdefault(fault.name, fault)
 
 
 def register_fault(fault: Fault, replace: bool = False) -> Fault:
@@ -83,7 +75,6 @@ def register_fault(fault: Fault, replace: bool = False) -> Fault:
     if not name or name != name.strip() or "," in name or "+" in name or name in RESERVED:
         raise ValueError(f"fault name {name!r}: give a word without , or +, not none or all")
     with _lock:
-        _load_builtins()
         if name in _faults and not replace:
             raise ValueError(f"a fault named {name!r} is already registered")
         _faults[name] = fault
@@ -93,14 +84,12 @@ def register_fault(fault: Fault, replace: bool = False) -> Fault:
 def unregister_fault(name: str) -> None:
     """Forget the fault ``name`` (for tests that plug one in); nothing if it is unknown."""
     with _lock:
-        _load_builtins()
         _faults.pop(name, None)
 
 
 def registered_faults() -> tuple[Fault, ...]:
     """Every fault, in registration order (the built-ins first)."""
     with _lock:
-        _load_builtins()
         return tuple(_faults.values())
 
 
@@ -115,3 +104,20 @@ def get_fault(name: str) -> Fault:
         if fault.name == name:
             return fault
     raise ValueError(f"no fault {name!r}; accepted: {', '.join(fault_names())}")
+
+
+def accepted_packages() -> tuple[str, ...]:
+    """What a run's nemesis may be made of: ``none``, or registered faults."""
+    return (NO_FAULTS, *fault_names())
+
+
+def parse_packages(value: str | Sequence[str]) -> tuple[str, ...]:
+    """Fault packages from ``"partition,kill"`` or a list; ``none`` (or nothing) is no faults."""
+    names = value.split(",") if isinstance(value, str) else list(value)
+    cleaned = [str(name).strip() for name in names if str(name).strip()]
+    accepted = accepted_packages()
+    for name in cleaned:
+        check_choice("nemesis package", name, accepted)
+    if NO_FAULTS in cleaned and len(cleaned) > 1:
+        raise ValueError(f"nemesis packages: {NO_FAULTS!r} cannot be combined with others")
+    return tuple(dict.fromkeys(name for name in cleaned if name != NO_FAULTS))

@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from nemesis.base import FaultOp
-from nemesis.options import coerce_options, parse_packages
-from nemesis.registry import get_fault
+from nemesis.options import coerce_options
+from nemesis.registry import get_fault, parse_packages
 from nemesis.targets import TargetSpec
 
 

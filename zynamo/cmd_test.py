@@ -14,7 +14,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from nemesis.options import accepted_packages
+from nemesis.registry import accepted_packages
 from nemesis.shapes import PARTITION_MODES, PARTITION_SHAPES
 from zynamo.cli import EXIT_HARNESS_FAILED, UsageError
 from zynamo.options import WORKLOADS, TestOptions

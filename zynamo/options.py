@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cluster.core import VERSIONINGS
-from nemesis.options import NO_FAULTS, accepted_packages
+from nemesis.registry import NO_FAULTS, accepted_packages
 from nemesis.shapes import PARTITION_MODES, PARTITION_SHAPES
 from workloads.catalog import WORKLOADS as CATALOG
 

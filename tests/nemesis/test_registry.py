@@ -12,8 +12,8 @@ import pytest
 from nemesis.base import FaultOp
 from nemesis.combined import build_nemesis, check_op
 from nemesis.environment import FaultEnvironment
-from nemesis.options import NemesisOptions, parse_packages
-from nemesis.registry import Fault, fault_names, register_fault, unregister_fault
+from nemesis.options import NemesisOptions
+from nemesis.registry import Fault, fault_names, parse_packages, register_fault, unregister_fault
 from nemesis.schedule import Schedule
 from zynamo import options as zynamo_options
 from zynamo.env.memory import MemoryEnvironment

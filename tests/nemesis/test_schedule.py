@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from nemesis.base import FaultOp
 from nemesis.faults import BUILTIN_FAULTS
-from nemesis.options import NemesisOptions, coerce_options, parse_packages
+from nemesis.options import NemesisOptions, coerce_options
+from nemesis.registry import parse_packages
 from nemesis.schedule import Schedule
 from nemesis.shapes import PARTITION_MODES, PARTITION_SHAPES
 from nemesis.targets import TARGETS
