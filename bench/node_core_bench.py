@@ -11,13 +11,7 @@ that the protocol code itself decides, measured without the noise of ten process
 cores. ``--profile`` prints where that time goes. Does file I/O (temporary SQLite files);
 prints figures only.
 
-``--codec generated,msgspec`` measures the project's codec and msgspec structs
-(``bench/msgspec_messages.py``) in one invocation: each round runs each codec in a fresh child
-process, alternating which goes first, and the script prints every round, the median of each
-codec and the ratio msgspec / generated.
-
     .venv/bin/python bench/node_core_bench.py [--ops 20000] [--profile]
-    .venv/bin/python bench/node_core_bench.py --ops 20000 --codec generated,msgspec --rounds 5
 """
 
 from __future__ import annotations
@@ -27,8 +21,6 @@ import cProfile
 import heapq
 import pstats
 import random
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -53,24 +45,6 @@ from cluster.core import (
     encode,
 )
 from cluster.storage import SqliteStore
-
-CODECS = ("generated", "msgspec")
-
-# A child process measuring one codec: with ``msgspec``, the msgspec module stands in for the
-# project's messages and codec modules before anything imports the node core, so the node
-# builds, sends and dispatches msgspec structs throughout. (argv: codec, msgspec module path,
-# this script's path, the script's arguments.)
-_CHILD = """\
-import importlib.util, runpy, sys
-codec, module_path, script = sys.argv[1:4]
-if codec == "msgspec":
-    spec = importlib.util.spec_from_file_location("msgspec_messages", module_path)
-    module = sys.modules["msgspec_messages"] = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    sys.modules["cluster.core.messages"] = sys.modules["cluster.core.codec"] = module
-sys.argv = [script, *sys.argv[4:]]
-runpy.run_path(script, run_name="__main__")
-"""
 
 Callback = Callable[[Any], None]
 
@@ -179,14 +153,6 @@ def run_load(
     return done[0], done[1]
 
 
-def parse_codecs(text: str) -> list[str]:
-    codecs = [c.strip() for c in text.split(",") if c.strip()]
-    for codec in codecs:
-        if codec not in CODECS:
-            raise argparse.ArgumentTypeError(f"unknown codec {codec!r} (choose from {CODECS})")
-    return codecs
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ops", type=int, default=20_000, help="operations to complete")
@@ -197,63 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--versioning", default="dvv", choices=["dvv", "vclock", "lww"])
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--profile", action="store_true", help="print where the time goes")
-    parser.add_argument(
-        "--codec",
-        type=parse_codecs,
-        help="comma-separated codecs to compare, each round in fresh child processes"
-        f" ({', '.join(CODECS)})",
-    )
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of --codec comparison")
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.codec:
-        return compare(args, argv if argv is not None else sys.argv[1:])
-    return measure(args)
-
-
-def compare(args: argparse.Namespace, argv: list[str]) -> int:
-    """Rounds of one fresh child per codec, the codec that goes first rotating each round."""
-    passed = []  # the arguments the children share: all but --codec and --rounds
-    skip = False
-    for arg in argv:
-        if skip:
-            skip = False
-        elif arg in ("--codec", "--rounds"):
-            skip = True
-        elif not arg.startswith(("--codec=", "--rounds=")):
-            passed.append(arg)
-    module = Path(__file__).with_name("msgspec_messages.py")
-    codecs: list[str] = args.codec
-    figures: dict[str, list[float]] = {codec: [] for codec in codecs}
-    for round_ in range(args.rounds):
-        shift = round_ % len(codecs)
-        for codec in codecs[shift:] + codecs[:shift]:
-            command = [sys.executable, "-c", _CHILD, codec, str(module), __file__, *passed]
-            done = subprocess.run([*command, "--child"], capture_output=True, text=True)
-            if done.returncode != 0:
-                sys.stderr.write(done.stderr)
-                raise SystemExit(f"the {codec} child failed")
-            result = done.stdout.strip().splitlines()[-1].split()
-            per_op_us, total, failed = float(result[1]), int(result[2]), int(result[3])
-            figures[codec].append(per_op_us)
-            print(
-                f"round {round_ + 1} {codec:>9}: {per_op_us:6.1f} us/op"
-                f" ({total:,} ops, {failed} failed)",
-                flush=True,
-            )
-    medians = {codec: statistics.median(values) for codec, values in figures.items()}
-    for codec, values in figures.items():
-        print(
-            f"{codec:>9}: median {medians[codec]:.1f} us/op, best {min(values):.1f}"
-            f" over {len(values)} rounds"
-        )
-    if len(codecs) == 2:
-        first, second = codecs
-        print(f"ratio {second} / {first} (medians): {medians[second] / medians[first]:.3f}")
-    return 0
-
-
-def measure(args: argparse.Namespace) -> int:
     config = ClusterConfig(
         nodes=tuple(f"n{i}" for i in range(1, args.nodes + 1)), versioning=args.versioning
     )
@@ -273,15 +183,12 @@ def measure(args: argparse.Namespace) -> int:
         cpu, wall = time.thread_time() - cpu0, time.perf_counter() - wall0
         cluster.close()
     total = ok + failed
-    per_op_us = cpu / total * 1e6
-    if args.child:  # one line for ``compare``
-        print(f"RESULT {per_op_us:.3f} {total} {failed} {wall:.3f}")
-        return 0
     print(
         f"node cores: {args.nodes} nodes, N=3 R=2 W=2, {args.versioning}; {args.clients} in"
         f" flight, {args.value_bytes}-byte values, {args.keys} keys, 50% gets"
     )
     print(f"{total:,} operations ({failed} failed) in {wall:.2f} s")
+    per_op_us = cpu / total * 1e6
     print(f"cpu per operation in the node cores (codec and SQLite included): {per_op_us:,.0f} us")
     if profiler is not None:
         pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(30)

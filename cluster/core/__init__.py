@@ -7,6 +7,7 @@ through the ``Store`` port it is given. Nothing in this package imports a module
 What other layers may use is listed in ``__all__``.
 """
 
+from cluster.core.codec import ProtocolError, decode, encode, from_parsed, parse
 from cluster.core.config import ClusterConfig
 from cluster.core.effects import ClientId, Effect, Log, Reply, Send, SetTimer, Timer
 from cluster.core.messages import (
@@ -16,12 +17,7 @@ from cluster.core.messages import (
     ClientGet,
     ClientPut,
     GetReply,
-    ProtocolError,
     PutReply,
-    decode,
-    encode,
-    from_parsed,
-    parse,
 )
 from cluster.core.node import Node
 from cluster.core.ring import DEFAULT_PARTITIONS, Ring, Target

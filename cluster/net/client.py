@@ -124,7 +124,11 @@ def admin_result(reply: AdminReply, node: str, op: str) -> Any:
     return reply.data
 
 
-_EXPECTED_REPLY = {ClientGet: GetReply, ClientPut: PutReply, AdminRequest: AdminReply}
+_EXPECTED_REPLY: dict[type[Any], type[Any]] = {
+    ClientGet: GetReply,
+    ClientPut: PutReply,
+    AdminRequest: AdminReply,
+}
 
 
 class _Base:
