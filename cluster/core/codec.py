@@ -4,7 +4,7 @@ ZeroMQ shell and the simulator both use it.
 A frame holds one message as a compact JSON object tagged by ``"t"`` (``encode``), or a batch
 of them as a JSON array (``cluster.net.frames``). Encoding and decoding are msgspec's (its C
 JSON encoder and its typed decoder, which builds the structs directly): measured against the
-generated codec this replaced, it cost 24 % less CPU per operation in the node cores
+generated codec this replaced, it cost about 20 % less CPU per operation in the node cores
 (bench/README.md).
 
 ``decode`` rejects anything that is not a well-formed message of a known type — not JSON, not
