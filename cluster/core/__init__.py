@@ -19,6 +19,7 @@ from cluster.core.client import (
     get_result,
     put_result,
 )
+from cluster.core.codec import ProtocolError, decode, encode, from_parsed, parse
 from cluster.core.config import ClusterConfig
 from cluster.core.effects import ClientId, Effect, Log, Reply, Send, SetTimer, Timer
 from cluster.core.messages import (
@@ -28,12 +29,7 @@ from cluster.core.messages import (
     ClientGet,
     ClientPut,
     GetReply,
-    ProtocolError,
     PutReply,
-    decode,
-    encode,
-    from_parsed,
-    parse,
 )
 from cluster.core.node import Node
 from cluster.core.ring import DEFAULT_PARTITIONS, Ring, Target

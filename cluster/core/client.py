@@ -111,7 +111,11 @@ def admin_result(reply: AdminReply, node: str, op: str) -> Any:
     return reply.data
 
 
-EXPECTED_REPLY = {ClientGet: GetReply, ClientPut: PutReply, AdminRequest: AdminReply}
+EXPECTED_REPLY: dict[type[Any], type[Any]] = {
+    ClientGet: GetReply,
+    ClientPut: PutReply,
+    AdminRequest: AdminReply,
+}
 
 
 class ClientBase:

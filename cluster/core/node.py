@@ -31,7 +31,6 @@ What a node does (DeCandia et al. 2007), each part in its own module:
 
 from __future__ import annotations
 
-import dataclasses
 import heapq
 import math
 import random
@@ -41,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from cluster.core import admin, anti_entropy, gossip, handoff
+from cluster.core.codec import ProtocolError, RawJson, from_dict, replace, to_dict
 from cluster.core.config import ClusterConfig
 from cluster.core.effects import (
     ANTI_ENTROPY,
@@ -73,9 +73,7 @@ from cluster.core.messages import (
     Handoff,
     HandoffAck,
     Ping,
-    ProtocolError,
     PutReply,
-    RawJson,
     Reap,
     ReapQuery,
     ReapVote,
@@ -83,8 +81,6 @@ from cluster.core.messages import (
     ReplicaGetReply,
     ReplicaPut,
     ReplicaPutReply,
-    from_dict,
-    to_dict,
 )
 from cluster.core.placement import Placement
 from cluster.core.quorum import GetCore, PutCore
@@ -343,7 +339,7 @@ class Node:
 
     def _answer(self, origin: _Origin, reply: GetReply | PutReply) -> list[Effect]:
         if reply.req != origin.req:
-            reply = dataclasses.replace(reply, req=origin.req)
+            reply = replace(reply, req=origin.req)
         if origin.peer is not None:
             return [Send(origin.peer, ForwardReply(origin.req, self.name, to_dict(reply)))]
         assert origin.client is not None

@@ -25,7 +25,7 @@ BATCH_LIMIT_BYTES = 1 << 20
 
 
 def batches(encoded: list[bytes]) -> list[list[bytes]]:
-    """``encoded`` (each ``messages.encode``'s output) cut, in order, into the runs that each
+    """``encoded`` (each ``codec.encode``'s output) cut, in order, into the runs that each
     travel as one frame (``pack``): usually one run; more when together they would pass
     ``BATCH_LIMIT_BYTES``."""
     runs: list[list[bytes]] = []

@@ -3,9 +3,10 @@ sending it back, and gets stay correct whether the replicas agree or not."""
 
 from __future__ import annotations
 
+from cluster.core.codec import decode, encode
 from cluster.core.config import ClusterConfig
 from cluster.core.effects import Send
-from cluster.core.messages import ReplicaGet, ReplicaGetReply, decode, encode
+from cluster.core.messages import ReplicaGet, ReplicaGetReply
 from cluster.core.versions import Siblings
 from cluster.sim.simulator import Simulator
 

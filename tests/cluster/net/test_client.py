@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import zmq
 
+from cluster.core.codec import encode
 from cluster.core.messages import (
     AdminReply,
     AdminRequest,
@@ -21,7 +22,6 @@ from cluster.core.messages import (
     ClientPut,
     GetReply,
     PutReply,
-    encode,
 )
 from cluster.core.ring import Ring
 from cluster.net import AsyncClient, Client, ClientError

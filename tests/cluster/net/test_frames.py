@@ -6,16 +6,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cluster.core.messages import (
-    ClientGet,
-    ClientPut,
-    ProtocolError,
-    PutReply,
-    RawJson,
-    ReplicaPut,
-    encode,
-    to_dict,
-)
+from cluster.core.codec import ProtocolError, RawJson, encode, to_dict
+from cluster.core.messages import ClientGet, ClientPut, PutReply, ReplicaPut
 from cluster.net.frames import BATCH_LIMIT_BYTES, batches, pack, unpack
 
 messages = st.one_of(
