@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from cluster.core.config import ClusterConfig
+from cluster.core.coordinator import DEADLINE_TICK_MS
 from cluster.core.messages import AdminRequest, ClientPut
-from cluster.core.node import DEADLINE_TICK_MS
 from cluster.sim.simulator import NetworkConfig, Simulator
 
 NODES = ("n1", "n2", "n3", "n4", "n5")
