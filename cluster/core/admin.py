@@ -68,8 +68,7 @@ def status(parts: NodeParts, args: dict[str, Any], now_ms: float) -> Result:
     peers = {}
     for peer in sorted(set(membership.members) - {ctx.name}):
         member = membership.members[peer]
-        detector = parts.gossiper.detectors.get(peer)
-        phi = None if detector is None else round(min(detector.phi(now_ms), 1e9), 2)
+        phi = parts.gossiper.phi(peer, now_ms)
         peers[peer] = {
             "up": peer in up,
             "phi": phi,
@@ -78,7 +77,6 @@ def status(parts: NodeParts, args: dict[str, Any], now_ms: float) -> Result:
             "status": membership.status(peer),
         }
     data = ctx.data
-    handoffs = parts.handoff.handoffs
     return {
         "node": ctx.name,
         "generation": ctx.generation,
@@ -90,8 +88,8 @@ def status(parts: NodeParts, args: dict[str, Any], now_ms: float) -> Result:
         "keys": len(data.forest),
         "tombstones": len(data.tombstones),
         "hints": {owner: len(data.hint_keys[owner]) for owner in data.hint_owners()},
-        "handoffs_in_flight": len(handoffs.batches),
-        "handed_off": handoffs.delivered,
+        "handoffs_in_flight": parts.handoff.batches_in_flight(),
+        "handed_off": parts.handoff.delivered,
         "reaped": parts.reaper.reaped,
         "pending_requests": parts.coordinator.pending_count(),
         "clock_skew_ms": parts.clock.skew_ms,

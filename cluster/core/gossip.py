@@ -127,6 +127,11 @@ class Gossiper:
             self.detectors[peer] = detector
         return detector
 
+    def phi(self, peer: str, now_ms: float) -> float | None:
+        """How strongly ``peer`` is suspected (rounded, for status), or None if unwatched."""
+        detector = self.detectors.get(peer)
+        return None if detector is None else round(min(detector.phi(now_ms), 1e9), 2)
+
     def heard_from(self, src: str, now_ms: float) -> None:
         """Something arrived from ``src``: feed its detector."""
         detector = self.detectors.get(src)

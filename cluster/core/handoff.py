@@ -59,7 +59,6 @@ class Handoffs:
     batches: dict[int, Batch] = field(default_factory=dict)
     _busy: set[tuple[str, str | None, str]] = field(default_factory=set)
     _busy_keys: Counter[str] = field(default_factory=Counter)
-    delivered: int = 0  # states deleted after a complete handoff (for status and benchmarks)
 
     def busy(self, kind: str, owner: str | None, key: str) -> bool:
         return (kind, owner, key) in self._busy
@@ -130,10 +129,14 @@ class HandoffMachine:
     ctx: NodeContext
     topology: Topology
     handoffs: Handoffs = field(default_factory=Handoffs)
+    delivered: int = 0  # states deleted after a complete handoff (for status and benchmarks)
 
     def in_flight(self) -> bool:
         """Whether some batch still waits for acknowledgements."""
         return bool(self.handoffs.batches)
+
+    def batches_in_flight(self) -> int:
+        return len(self.handoffs.batches)
 
     def key_busy(self, key: str) -> bool:
         """Whether some copy of ``key`` is in a batch in flight."""
@@ -267,7 +270,7 @@ class HandoffMachine:
             return self.ctx.log(f"handoff to {msg.src} failed: {msg.error}", "warning")
         owner = batch.owner if batch.kind == HINT else None
         deleted = self.ctx.data.delete_unchanged(batch.digests, owner)
-        self.handoffs.delivered += len(deleted)
+        self.delivered += len(deleted)
         return self._plan(now_ms)
 
 
