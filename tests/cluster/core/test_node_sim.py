@@ -185,6 +185,19 @@ def test_unknown_admin_op_names_the_accepted_ones() -> None:
     assert not reply.ok and "ping" in reply.error
 
 
+def test_the_admin_entry_point_answers_what_an_admin_request_does() -> None:
+    sim = make_sim()
+    assert sim.put("k", "v", node="n1").ok
+    node = sim.nodes["n1"]
+    direct, effects = node.admin("status", {}, sim.now_ms)
+    assert effects == []
+    assert direct["node"] == "n1" and direct["keys"] == sim.admin("n1", "status")["keys"]
+    with pytest.raises(KeyError, match="accepted: clock"):
+        node.admin("bogus", {}, sim.now_ms)
+    skewed, _ = node.admin("clock", {"bump_ms": 250.0}, sim.now_ms)
+    assert skewed["clock_skew_ms"] == 250.0 and node.wall_ms(sim.now_ms) == skewed["wall_ms"]
+
+
 def test_the_same_seed_replays_the_same_run() -> None:
     def run(seed: int) -> tuple[object, ...]:
         net = NetworkConfig(min_delay_ms=0.1, max_delay_ms=20, drop_rate=0.05, duplicate_rate=0.05)
