@@ -1,8 +1,9 @@
 """Admin commands a node answers (``AdminRequest.op``): what ``zynamo cluster status`` and the
 tests read, and the few operations an operator performs (leave, clock skew).
 
-Each command takes the node, the request's arguments and the time, and returns the reply's data
-and any effects (gossip to send, log lines). Reads the node's state; the store I/O it does goes
+Each command takes the node's sub-machines (``NodeParts``), the request's arguments and the time,
+and returns the reply's data and any effects (gossip to send, log lines); ``Node.admin`` is the
+entry point. Reads the machines' state through their public queries; the store I/O it does goes
 through the node's ``ReplicaData``. No network.
 
 - ``ping`` — name and generation;
@@ -22,15 +23,31 @@ through the node's ``ReplicaData``. No network.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
+from cluster.core.context import NodeContext, WallClock
+from cluster.core.coordinator import Coordinator
 from cluster.core.effects import Effect
+from cluster.core.gossip import Gossiper
+from cluster.core.handoff import HandoffMachine
+from cluster.core.reaper import Reaper
 
-if TYPE_CHECKING:
-    from cluster.core.node import Node
+
+@dataclass(frozen=True)
+class NodeParts:
+    """The sub-machines of one node, as the admin commands read them."""
+
+    ctx: NodeContext
+    clock: WallClock
+    gossiper: Gossiper
+    handoff: HandoffMachine
+    reaper: Reaper
+    coordinator: Coordinator
+
 
 Result = tuple[Any, list[Effect]]
-Command = Callable[["Node", dict[str, Any], float], Result]
+Command = Callable[[NodeParts, dict[str, Any], float], Result]
 
 
 def _string_arg(args: dict[str, Any], name: str) -> str:
@@ -40,18 +57,18 @@ def _string_arg(args: dict[str, Any], name: str) -> str:
     return value
 
 
-def ping(node: Node, args: dict[str, Any], now_ms: float) -> Result:
-    return {"node": node.name, "generation": node.generation}, []
+def ping(parts: NodeParts, args: dict[str, Any], now_ms: float) -> Result:
+    return {"node": parts.ctx.name, "generation": parts.ctx.generation}, []
 
 
-def status(node: Node, args: dict[str, Any], now_ms: float) -> Result:
-    up = node.up_nodes(now_ms)
-    membership = node.membership
+def status(parts: NodeParts, args: dict[str, Any], now_ms: float) -> Result:
+    ctx = parts.ctx
+    up = parts.gossiper.up_nodes(now_ms)
+    membership = parts.gossiper.membership
     peers = {}
-    for peer in sorted(set(membership.members) - {node.name}):
+    for peer in sorted(set(membership.members) - {ctx.name}):
         member = membership.members[peer]
-        detector = node.detectors.get(peer)
-        phi = None if detector is None else round(min(detector.phi(now_ms), 1e9), 2)
+        phi = parts.gossiper.phi(peer, now_ms)
         peers[peer] = {
             "up": peer in up,
             "phi": phi,
@@ -59,11 +76,11 @@ def status(node: Node, args: dict[str, Any], now_ms: float) -> Result:
             "version": member.version,
             "status": membership.status(peer),
         }
-    data = node.data
+    data = ctx.data
     return {
-        "node": node.name,
-        "generation": node.generation,
-        "status": membership.status(node.name),
+        "node": ctx.name,
+        "generation": ctx.generation,
+        "status": membership.status(ctx.name),
         "ring_version": membership.ring_version,
         "up": sorted(up),
         "phi": {p: v["phi"] for p, v in peers.items() if v["phi"] is not None},
@@ -71,86 +88,91 @@ def status(node: Node, args: dict[str, Any], now_ms: float) -> Result:
         "keys": len(data.forest),
         "tombstones": len(data.tombstones),
         "hints": {owner: len(data.hint_keys[owner]) for owner in data.hint_owners()},
-        "handoffs_in_flight": len(node.handoffs.batches),
-        "handed_off": node.handoffs.delivered,
-        "reaped": node.reaper.reaped,
-        "pending_requests": node.pending_requests(),
-        "clock_skew_ms": node.clock_skew_ms,
-        "events": list(node.events),
-        "config": node.config.to_json(),
+        "handoffs_in_flight": parts.handoff.batches_in_flight(),
+        "handed_off": parts.handoff.delivered,
+        "reaped": parts.reaper.reaped,
+        "pending_requests": parts.coordinator.pending_count(),
+        "clock_skew_ms": parts.clock.skew_ms,
+        "events": list(ctx.events),
+        "config": ctx.config.to_json(),
     }, []
 
 
-def ring(node: Node, args: dict[str, Any], now_ms: float) -> Result:
-    return {**node.ring.to_json(), "version": node.membership.ring_version}, []
+def ring(parts: NodeParts, args: dict[str, Any], now_ms: float) -> Result:
+    membership = parts.gossiper.membership
+    return {**membership.ring.to_json(), "version": membership.ring_version}, []
 
 
-def members(node: Node, args: dict[str, Any], now_ms: float) -> Result:
-    return node.membership.to_json(), []
+def members(parts: NodeParts, args: dict[str, Any], now_ms: float) -> Result:
+    return parts.gossiper.membership.to_json(), []
 
 
-def replica(node: Node, args: dict[str, Any], now_ms: float) -> Result:
+def replica(parts: NodeParts, args: dict[str, Any], now_ms: float) -> Result:
     key = _string_arg(args, "key")
-    state = node.data.get(key)
+    data = parts.ctx.data
+    state = data.get(key)
     hints = {}
-    for owner, raw in node.store.hints_for(key):
-        hint = node.data.get(key, owner)
+    for owner, raw in data.hints_for(key):
+        hint = data.get(key, owner)
         hints[owner] = {"values": hint.values, "tombstone": hint.is_tombstone, "state": raw}
     return {
         "key": key,
-        "node": node.name,
+        "node": parts.ctx.name,
         "values": state.values,
         "tombstone": state.is_tombstone,
         "empty": state.is_empty,
-        "clocks": node.versions.clocks(state),
+        "clocks": data.versions.clocks(state),
         "state": state.to_json(),
         "hints": hints,
     }, []
 
 
-def keys(node: Node, args: dict[str, Any], now_ms: float) -> Result:
-    return list(node.store.keys()), []
+def keys(parts: NodeParts, args: dict[str, Any], now_ms: float) -> Result:
+    return list(parts.ctx.data.keys()), []
 
 
-def hints(node: Node, args: dict[str, Any], now_ms: float) -> Result:
-    data = node.data
+def hints(parts: NodeParts, args: dict[str, Any], now_ms: float) -> Result:
+    data = parts.ctx.data
     return {owner: sorted(data.hint_keys[owner]) for owner in data.hint_owners()}, []
 
 
-def merkle(node: Node, args: dict[str, Any], now_ms: float) -> Result:
-    forest = node.data.forest
-    mine = node.placement.replicated(node.name)
+def merkle(parts: NodeParts, args: dict[str, Any], now_ms: float) -> Result:
+    data = parts.ctx.data
+    forest = data.forest
+    mine = parts.gossiper.placement.replicated(parts.ctx.name)
     roots = {str(p): forest.root(p).hex() for p in sorted(mine)}
     return {
-        "node": node.name,
-        "ring_version": node.membership.ring_version,
+        "node": parts.ctx.name,
+        "ring_version": parts.gossiper.membership.ring_version,
         "roots": roots,
         "keys": len(forest),
-        "hints": node.data.hint_count,
+        "hints": data.hint_count,
         # Partitions held but no longer replicated: not yet handed to their new owners.
         "misplaced": [p for p in forest.partitions() if p not in mine],
     }, []
 
 
-def leave(node: Node, args: dict[str, Any], now_ms: float) -> Result:
+def leave(parts: NodeParts, args: dict[str, Any], now_ms: float) -> Result:
     name = _string_arg(args, "node")
     force = args.get("force", False)
     if not isinstance(force, bool):
         raise TypeError("force must be true or false")
-    effects = node.leave(name, now_ms, force)
+    effects = parts.gossiper.leave(name, force)
+    membership = parts.gossiper.membership
     return {
-        "leaving": sorted(node.membership.leaving),
-        "ring_version": node.membership.ring_version,
+        "leaving": sorted(membership.leaving),
+        "ring_version": membership.ring_version,
     }, effects
 
 
-def clock(node: Node, args: dict[str, Any], now_ms: float) -> Result:
+def clock(parts: NodeParts, args: dict[str, Any], now_ms: float) -> Result:
     """Clock faults: ``{"offset_ms": x}`` sets the skew, ``{"bump_ms": x}`` adds to it."""
+    wall = parts.clock
     if "offset_ms" in args:
-        node.clock_skew_ms = float(args["offset_ms"])
+        wall.set_skew(float(args["offset_ms"]))
     if "bump_ms" in args:
-        node.clock_skew_ms += float(args["bump_ms"])
-    return {"clock_skew_ms": node.clock_skew_ms, "wall_ms": node.wall_ms(now_ms)}, []
+        wall.bump_skew(float(args["bump_ms"]))
+    return {"clock_skew_ms": wall.skew_ms, "wall_ms": wall.wall_ms(now_ms)}, []
 
 
 COMMANDS: dict[str, Command] = {

@@ -17,21 +17,21 @@ adds work, and a lost message only ends the exchange early (the next round start
 Both sides then hold the merge of the two for exactly the keys that differed. Messages carry
 at most ``SYNC_KEYS`` states; keys beyond that are repaired by the next round. The step
 functions read and write the node's ``ReplicaData`` and return the messages to send;
-``exchange_round`` and ``on_message`` are the node's side (``NodeView``). Store I/O only.
+``AntiEntropy`` is the node's side: it opens exchanges on its timer and answers a peer's
+steps. Store I/O only (through ``ReplicaData``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
+from cluster.core.context import NodeContext, Topology
 from cluster.core.effects import ANTI_ENTROPY, Effect, Send, SetTimer
 from cluster.core.messages import AaeKeys, AaeNodes, AaeSync
 from cluster.core.replica import ReplicaData
 from cluster.core.versions import Siblings
-
-if TYPE_CHECKING:
-    from cluster.core.node_view import NodeView
 
 SYNC_KEYS = 500  # states per AaeSync message
 MAX_SYNC_MESSAGES = 20  # per exchange step: at most this many AaeSync at once
@@ -104,7 +104,7 @@ def on_sync(
             raise ValueError("aae-sync: each state must be [key, state]")
         if data.partition_of(entry[0]) in mine:
             incoming.append((entry[0], Siblings.from_json(entry[1])))  # all parsed first
-    with data.store.transaction():
+    with data.transaction():
         for key, state in incoming:
             data.merge(key, state, None, now_ms)
     wanted = [k for k in msg.want if isinstance(k, str) and data.partition_of(k) in mine]
@@ -118,7 +118,7 @@ def _states(data: ReplicaData, keys: list[str]) -> list[list[Any]]:
     """Our stored states of ``keys`` (keys we do not hold are left out)."""
     out: list[list[Any]] = []
     for key in keys:
-        raw = data.store.get(key)
+        raw = data.raw(key)
         if raw is not None:
             out.append([key, raw])
     return out
@@ -153,27 +153,35 @@ def _bucket_entry(entry: Any, leaves: int) -> tuple[int, int, dict[str, str]]:
 # --------------------------------------------------------------------------- the node's side
 
 
-def exchange_round(view: NodeView, now_ms: float) -> list[Effect]:
-    """Open an exchange with every reachable peer this node shares partitions with."""
-    effects: list[Effect] = []
-    placement = view.placement
-    for peer in sorted(view.up_nodes(now_ms) - {view.name}):
-        opening = open_exchange(view.data, view.name, placement.shared(view.name, peer))
-        if opening is not None:
-            effects.append(Send(peer, opening))
-    interval = view.config.anti_entropy_interval_ms
-    effects.append(SetTimer(now_ms + view.jitter(interval), ANTI_ENTROPY))
-    return effects
+@dataclass
+class AntiEntropy:
+    """One node's side of anti-entropy. It keeps no state between messages (see above)."""
 
+    ctx: NodeContext
+    topology: Topology
 
-def on_message(view: NodeView, msg: AaeNodes | AaeKeys | AaeSync, now_ms: float) -> list[Effect]:
-    """Answer one step of an exchange a peer is having with this node."""
-    mine = view.placement.replicated(view.name)
-    answers: list[AaeNodes | AaeKeys | AaeSync | None]
-    if isinstance(msg, AaeNodes):
-        answers = [on_nodes(view.data, view.name, mine, msg)]
-    elif isinstance(msg, AaeKeys):
-        answers = list(on_keys(view.data, view.name, mine, msg))
-    else:
-        answers = [on_sync(view.data, view.name, mine, msg, now_ms)]
-    return [Send(msg.src, answer) for answer in answers if answer is not None]
+    def on_timer(self, now_ms: float) -> list[Effect]:
+        """Open an exchange with every reachable peer this node shares partitions with."""
+        ctx = self.ctx
+        effects: list[Effect] = []
+        placement = self.topology.placement
+        for peer in sorted(self.topology.up_nodes(now_ms) - {ctx.name}):
+            opening = open_exchange(ctx.data, ctx.name, placement.shared(ctx.name, peer))
+            if opening is not None:
+                effects.append(Send(peer, opening))
+        interval = ctx.config.anti_entropy_interval_ms
+        effects.append(SetTimer(now_ms + ctx.jitter(interval), ANTI_ENTROPY))
+        return effects
+
+    def on_message(self, msg: AaeNodes | AaeKeys | AaeSync, now_ms: float) -> list[Effect]:
+        """Answer one step of an exchange a peer is having with this node."""
+        data, me = self.ctx.data, self.ctx.name
+        mine = self.topology.placement.replicated(me)
+        answers: list[AaeNodes | AaeKeys | AaeSync | None]
+        if isinstance(msg, AaeNodes):
+            answers = [on_nodes(data, me, mine, msg)]
+        elif isinstance(msg, AaeKeys):
+            answers = list(on_keys(data, me, mine, msg))
+        else:
+            answers = [on_sync(data, me, mine, msg, now_ms)]
+        return [Send(msg.src, answer) for answer in answers if answer is not None]

@@ -12,27 +12,24 @@ messages, acknowledged by ``HandoffAck``):
 The rule that keeps acknowledged writes: a copy is deleted only after *every* target
 acknowledged merging it, and only if it did not change since it was sent (its digest is the
 same); otherwise it stays and goes again next round. ``Handoffs`` tracks batches in flight
-(pure); ``plan_hints`` and ``plan_transfers`` read the states to send from the node's
-``ReplicaData`` and return the messages; ``handoff_round``, ``on_handoff`` and ``on_ack`` are
-the node's side of the protocol (``NodeView``). Store I/O only: no network, no clock.
+(pure); ``HandoffMachine`` is the node's side of the protocol: it owns the ``Handoffs``, takes
+its rounds (timers), ``Handoff`` and ``HandoffAck`` messages, reads the states to send from the
+node's ``ReplicaData`` and returns the messages. Store I/O only: no network, no clock.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from cluster.core.context import NodeContext, Topology
 from cluster.core.effects import HANDOFF as HANDOFF_TIMER
 from cluster.core.effects import Effect, Send, SetTimer
 from cluster.core.messages import Handoff, HandoffAck
-from cluster.core.placement import Placement
-from cluster.core.replica import ReplicaData, raw_digest
+from cluster.core.replica import raw_digest
 from cluster.core.versions import Siblings
-
-if TYPE_CHECKING:
-    from cluster.core.node_view import NodeView
 
 BATCH_KEYS = 200  # states per Handoff message
 MAX_IN_FLIGHT = 2  # batches outstanding per target, so a slow target is not flooded
@@ -62,7 +59,6 @@ class Handoffs:
     batches: dict[int, Batch] = field(default_factory=dict)
     _busy: set[tuple[str, str | None, str]] = field(default_factory=set)
     _busy_keys: Counter[str] = field(default_factory=Counter)
-    delivered: int = 0  # states deleted after a complete handoff (for status and benchmarks)
 
     def busy(self, kind: str, owner: str | None, key: str) -> bool:
         return (kind, owner, key) in self._busy
@@ -122,144 +118,160 @@ class Handoffs:
         self._busy_keys += Counter()  # drop the keys that reached zero
 
 
-NewReq = Callable[[], int]
 Outgoing = list[tuple[str, Handoff]]
 
 
-def _send_batch(
-    handoffs: Handoffs,
-    new_req: NewReq,
-    me: str,
-    kind: str,
-    owner: str | None,
-    states: list[tuple[str, Any, bytes]],
-    targets: Collection[str],
-    now_ms: float,
-) -> Outgoing:
-    """Start one batch of (key, raw state, digest) to ``targets``."""
-    req = new_req()
-    handoffs.start(req, kind, owner, {k: d for k, _, d in states}, targets, now_ms)
-    message = Handoff(req, me, [[k, raw] for k, raw, _ in states])
-    return [(target, message) for target in sorted(targets)]
+@dataclass
+class HandoffMachine:
+    """One node's handoffs: the batches in flight, and the protocol that sends and
+    acknowledges them."""
 
+    ctx: NodeContext
+    topology: Topology
+    handoffs: Handoffs = field(default_factory=Handoffs)
+    delivered: int = 0  # states deleted after a complete handoff (for status and benchmarks)
 
-def plan_hints(
-    data: ReplicaData,
-    handoffs: Handoffs,
-    placement: Placement,
-    me: str,
-    up: Collection[str],
-    new_req: NewReq,
-    now_ms: float,
-) -> Outgoing:
-    """Hand hints to their owners that are up, as many batches as there is room for.
+    def in_flight(self) -> bool:
+        """Whether some batch still waits for acknowledgements."""
+        return bool(self.handoffs.batches)
 
-    A hint for a node no longer in the ring goes to the key's current primaries instead; if
-    this node is one of them, it merges the hint into its own main table (anti-entropy then
-    carries it to the others) rather than send it to itself."""
-    out: Outgoing = []
-    in_ring = set(placement.ring.owners)
-    for owner in data.hint_owners():
-        keys = sorted(k for k in data.hint_keys.get(owner, ()) if not handoffs.busy(HINT, owner, k))
-        groups: dict[tuple[str, ...], list[str]] = {}
-        if owner in in_ring:
-            groups[(owner,)] = keys
-        else:
-            for key in keys:
-                primaries = placement.key_primaries(key)
-                if me in primaries:
-                    _absorb_hint(data, owner, key, now_ms)
-                else:
-                    groups.setdefault(primaries, []).append(key)
-        for targets, group in sorted(groups.items()):
+    def batches_in_flight(self) -> int:
+        return len(self.handoffs.batches)
+
+    def key_busy(self, key: str) -> bool:
+        """Whether some copy of ``key`` is in a batch in flight."""
+        return self.handoffs.key_busy(key)
+
+    def on_timer(self, now_ms: float, periodic: bool) -> list[Effect]:
+        """A handoff round: forget stale batches (periodic rounds only) and send what is
+        owed."""
+        effects: list[Effect] = []
+        if periodic:
+            self.handoffs.expire(now_ms)
+            interval = self.ctx.config.handoff_interval_ms
+            effects.append(SetTimer(now_ms + self.ctx.jitter(interval), HANDOFF_TIMER))
+        return effects + self._plan(now_ms)
+
+    def _plan(self, now_ms: float) -> list[Effect]:
+        up = self.topology.up_nodes(now_ms)
+        outgoing = self._plan_hints(up, now_ms) + self._plan_transfers(up, now_ms)
+        return [Send(dst, msg) for dst, msg in outgoing]
+
+    def _send_batch(
+        self,
+        kind: str,
+        owner: str | None,
+        states: list[tuple[str, Any, bytes]],
+        targets: Collection[str],
+        now_ms: float,
+    ) -> Outgoing:
+        """Start one batch of (key, raw state, digest) to ``targets``."""
+        req = self.ctx.new_req()
+        self.handoffs.start(req, kind, owner, {k: d for k, _, d in states}, targets, now_ms)
+        message = Handoff(req, self.ctx.name, [[k, raw] for k, raw, _ in states])
+        return [(target, message) for target in sorted(targets)]
+
+    def _plan_hints(self, up: Collection[str], now_ms: float) -> Outgoing:
+        """Hand hints to their owners that are up, as many batches as there is room for.
+
+        A hint for a node no longer in the ring goes to the key's current primaries instead;
+        if this node is one of them, it merges the hint into its own main table (anti-entropy
+        then carries it to the others) rather than send it to itself."""
+        data, handoffs, me = self.ctx.data, self.handoffs, self.ctx.name
+        placement = self.topology.placement
+        out: Outgoing = []
+        in_ring = set(placement.ring.owners)
+        for owner in data.hint_owners():
+            keys = sorted(
+                k for k in data.hint_keys.get(owner, ()) if not handoffs.busy(HINT, owner, k)
+            )
+            groups: dict[tuple[str, ...], list[str]] = {}
+            if owner in in_ring:
+                groups[(owner,)] = keys
+            else:
+                for key in keys:
+                    primaries = placement.key_primaries(key)
+                    if me in primaries:
+                        self._absorb_hint(owner, key, now_ms)
+                    else:
+                        groups.setdefault(primaries, []).append(key)
+            for targets, group in sorted(groups.items()):
+                if not all(t in up for t in targets):
+                    continue  # wait until every target is up
+                while group and all(handoffs.has_room(t) for t in targets):
+                    chunk, group = group[:BATCH_KEYS], group[BATCH_KEYS:]
+                    states = []
+                    for key in chunk:
+                        raw = data.raw_hint(owner, key)
+                        if raw is not None:
+                            states.append((key, raw, raw_digest(raw)))
+                    if states:
+                        out += self._send_batch(HINT, owner, states, targets, now_ms)
+        return out
+
+    def _absorb_hint(self, owner: str, key: str, now_ms: float) -> None:
+        """Merge a hint into this node's own main table, then drop it."""
+        data = self.ctx.data
+        raw = data.raw_hint(owner, key)
+        if raw is None:
+            return
+        state = Siblings.from_json(raw)
+        data.merge(key, state, None, now_ms)
+        data.delete_unchanged({key: raw_digest(raw)}, owner)
+
+    def _plan_transfers(self, up: Collection[str], now_ms: float) -> Outgoing:
+        """Hand the keys of partitions this node holds but no longer replicates to every
+        current primary of each, once all of them are up."""
+        data, handoffs = self.ctx.data, self.handoffs
+        placement = self.topology.placement
+        out: Outgoing = []
+        mine = placement.replicated(self.ctx.name)
+        for partition in data.forest.partitions():
+            if partition in mine:
+                continue
+            targets = placement.primaries[partition]
             if not all(t in up for t in targets):
-                continue  # wait until every target is up
-            while group and all(handoffs.has_room(t) for t in targets):
-                chunk, group = group[:BATCH_KEYS], group[BATCH_KEYS:]
+                continue
+            tree = data.forest.tree(partition)
+            keys = [k for k in sorted(tree.keys()) if not handoffs.busy(TRANSFER, None, k)]
+            while keys and all(handoffs.has_room(t) for t in targets):
+                chunk, keys = keys[:BATCH_KEYS], keys[BATCH_KEYS:]
                 states = []
                 for key in chunk:
-                    raw = data.raw_hint(owner, key)
-                    if raw is not None:
-                        states.append((key, raw, raw_digest(raw)))
+                    raw = data.raw(key)
+                    digest = tree.digest(key)
+                    if raw is not None and digest is not None:
+                        states.append((key, raw, digest))
                 if states:
-                    out += _send_batch(handoffs, new_req, me, HINT, owner, states, targets, now_ms)
-    return out
+                    out += self._send_batch(TRANSFER, None, states, targets, now_ms)
+        return out
 
+    def on_handoff(self, msg: Handoff, now_ms: float) -> list[Effect]:
+        """Merge handed-off states into the main table and acknowledge them."""
+        me, data = self.ctx.name, self.ctx.data
+        try:
+            # Parse everything first, so a bad item leaves nothing half-written.
+            states = [(key, Siblings.from_json(raw)) for key, raw in _items(msg.items)]
+        except ValueError as err:
+            return [Send(msg.src, HandoffAck(msg.req, me, False, f"handoff: {err}"))]
+        with data.transaction():  # one commit for the batch, before the ack
+            for key, state in states:
+                data.merge(key, state, None, now_ms)
+        return [Send(msg.src, HandoffAck(msg.req, me, True))]
 
-def _absorb_hint(data: ReplicaData, owner: str, key: str, now_ms: float) -> None:
-    """Merge a hint into this node's own main table, then drop it."""
-    raw = data.raw_hint(owner, key)
-    if raw is None:
-        return
-    state = Siblings.from_json(raw)
-    data.merge(key, state, None, now_ms)
-    data.delete_unchanged({key: raw_digest(raw)}, owner)
-
-
-def plan_transfers(
-    data: ReplicaData,
-    handoffs: Handoffs,
-    placement: Placement,
-    me: str,
-    up: Collection[str],
-    new_req: NewReq,
-    now_ms: float,
-) -> Outgoing:
-    """Hand the keys of partitions this node holds but no longer replicates to every current
-    primary of each, once all of them are up."""
-    out: Outgoing = []
-    mine = placement.replicated(me)
-    for partition in data.forest.partitions():
-        if partition in mine:
-            continue
-        targets = placement.primaries[partition]
-        if not all(t in up for t in targets):
-            continue
-        tree = data.forest.tree(partition)
-        keys = [k for k in sorted(tree.keys()) if not handoffs.busy(TRANSFER, None, k)]
-        while keys and all(handoffs.has_room(t) for t in targets):
-            chunk, keys = keys[:BATCH_KEYS], keys[BATCH_KEYS:]
-            states = []
-            for key in chunk:
-                raw = data.store.get(key)
-                digest = tree.digest(key)
-                if raw is not None and digest is not None:
-                    states.append((key, raw, digest))
-            if states:
-                out += _send_batch(handoffs, new_req, me, TRANSFER, None, states, targets, now_ms)
-    return out
-
-
-# --------------------------------------------------------------------------- the node's side
-
-
-def handoff_round(view: NodeView, now_ms: float, periodic: bool) -> list[Effect]:
-    """A handoff round: forget stale batches (periodic rounds only) and send what is owed."""
-    effects: list[Effect] = []
-    if periodic:
-        view.handoffs.expire(now_ms)
-        interval = view.config.handoff_interval_ms
-        effects.append(SetTimer(now_ms + view.jitter(interval), HANDOFF_TIMER))
-    return effects + plan(view, now_ms)
-
-
-def plan(view: NodeView, now_ms: float) -> list[Effect]:
-    up = view.up_nodes(now_ms)
-    args = (view.data, view.handoffs, view.placement, view.name, up, view.new_req, now_ms)
-    return [Send(dst, msg) for dst, msg in plan_hints(*args) + plan_transfers(*args)]
-
-
-def on_handoff(view: NodeView, msg: Handoff, now_ms: float) -> list[Effect]:
-    """Merge handed-off states into the main table and acknowledge them."""
-    try:
-        # Parse everything first, so a bad item leaves nothing half-written.
-        states = [(key, Siblings.from_json(raw)) for key, raw in _items(msg.items)]
-    except ValueError as err:
-        return [Send(msg.src, HandoffAck(msg.req, view.name, False, f"handoff: {err}"))]
-    with view.store.transaction():  # one commit for the batch, before the ack
-        for key, state in states:
-            view.data.merge(key, state, None, now_ms)
-    return [Send(msg.src, HandoffAck(msg.req, view.name, True))]
+    def on_ack(self, msg: HandoffAck, now_ms: float) -> list[Effect]:
+        """Once every target acknowledged a batch, delete the copies that did not change
+        since, and send the next batches right away (not at the next round) to keep the pipe
+        full."""
+        batch = self.handoffs.ack(msg.req, msg.src, msg.ok)
+        if batch is None:
+            return []
+        if batch.failed:
+            return self.ctx.log(f"handoff to {msg.src} failed: {msg.error}", "warning")
+        owner = batch.owner if batch.kind == HINT else None
+        deleted = self.ctx.data.delete_unchanged(batch.digests, owner)
+        self.delivered += len(deleted)
+        return self._plan(now_ms)
 
 
 def _items(items: list[Any]) -> list[tuple[str, Any]]:
@@ -268,17 +280,3 @@ def _items(items: list[Any]) -> list[tuple[str, Any]]:
         if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str)):
             raise ValueError(f"each item must be [key, state], got {entry!r:.80}")
     return [(entry[0], entry[1]) for entry in items]
-
-
-def on_ack(view: NodeView, msg: HandoffAck, now_ms: float) -> list[Effect]:
-    """Once every target acknowledged a batch, delete the copies that did not change since,
-    and send the next batches right away (not at the next round) to keep the pipe full."""
-    batch = view.handoffs.ack(msg.req, msg.src, msg.ok)
-    if batch is None:
-        return []
-    if batch.failed:
-        return view.log(f"handoff to {msg.src} failed: {msg.error}", "warning")
-    owner = batch.owner if batch.kind == HINT else None
-    deleted = view.data.delete_unchanged(batch.digests, owner)
-    view.handoffs.delivered += len(deleted)
-    return plan(view, now_ms)

@@ -15,21 +15,20 @@ tombstone is reaped only in a round where:
 
 Then every copy equal to that tombstone (same digest) is deleted everywhere; a copy that
 changed meanwhile (a concurrent write) is kept. ``candidates``, ``agrees`` and ``Round`` are
-the pure decisions; ``Reaper`` is the node's side of the protocol (``NodeView``), deleting
-through ``ReplicaData``. Store I/O only: no network, no clock.
+the pure decisions; ``Reaper`` is the node's side of the protocol (its round on the handoff
+timer, ``ReapQuery``, ``ReapVote`` and ``Reap``), deleting through ``ReplicaData``. Store I/O
+only: no network, no clock.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from cluster.core.context import NodeContext, Topology
 from cluster.core.effects import Effect, Send
 from cluster.core.messages import Reap, ReapQuery, ReapVote
-
-if TYPE_CHECKING:
-    from cluster.core.node_view import NodeView
 
 REAP_KEYS = 500  # tombstones per round
 ROUND_TIMEOUT_MS = 2000
@@ -126,37 +125,43 @@ def _digest_items(items: list[Any]) -> list[tuple[str, bytes]]:
 
 @dataclass
 class Reaper:
-    """One node's reaping: at most one round of its own in flight."""
+    """One node's reaping: at most one round of its own in flight. ``key_busy`` says whether
+    a copy of a key is in a handoff batch in flight (such a key is neither proposed nor
+    agreed to)."""
 
+    ctx: NodeContext
+    topology: Topology
+    key_busy: Callable[[str], bool]
     current: Round | None = None
     reaped: int = 0  # tombstones this node deleted (for status)
 
-    def tick(self, view: NodeView, now_ms: float) -> list[Effect]:
+    def on_timer(self, now_ms: float) -> list[Effect]:
         """Propose the tombstones that are due, if every known node is reachable."""
         if self.current is not None:
             if now_ms - self.current.started_ms < ROUND_TIMEOUT_MS:
                 return []
             self.current = None  # a voter never answered: try again later
-        data, placement = view.data, view.placement
+        ctx = self.ctx
+        data, placement = ctx.data, self.topology.placement
         keys = candidates(
             data.tombstones,
             now_ms,
-            view.config.tombstone_grace_ms,
-            lambda key: placement.key_primaries(key)[0] == view.name,
+            ctx.config.tombstone_grace_ms,
+            lambda key: placement.key_primaries(key)[0] == ctx.name,
         )
-        keys = [k for k in keys if not view.handoffs.key_busy(k)]
-        voters = set(view.membership.peers(view.name))
-        if not keys or not voters <= view.up_nodes(now_ms):
+        keys = [k for k in keys if not self.key_busy(k)]
+        voters = set(self.topology.membership.peers(ctx.name))
+        if not keys or not voters <= self.topology.up_nodes(now_ms):
             return []
         items = {k: d for k in keys if (d := data.digest(k)) is not None}
-        self.current = Round(view.new_req(), items, voters, now_ms)
+        self.current = Round(ctx.new_req(), items, voters, now_ms)
         if not voters:
-            return self._finish(view)
-        query = ReapQuery(self.current.req, view.name, [[k, d.hex()] for k, d in items.items()])
+            return self._finish()
+        query = ReapQuery(self.current.req, ctx.name, [[k, d.hex()] for k, d in items.items()])
         return [Send(voter, query) for voter in sorted(voters)]
 
-    def on_query(self, view: NodeView, msg: ReapQuery, now_ms: float) -> list[Effect]:
-        data = view.data
+    def on_query(self, msg: ReapQuery, now_ms: float) -> list[Effect]:
+        data = self.ctx.data
         ok: list[str] = []
         held: list[str] = []
         for key, digest in _digest_items(msg.items):
@@ -168,36 +173,36 @@ class Reaper:
                 main,
                 data.tombstones.get(key),
                 data.hint_digests(key).values(),
-                view.handoffs.key_busy(key),
+                self.key_busy(key),
                 now_ms,
-                view.config.tombstone_grace_ms,
+                self.ctx.config.tombstone_grace_ms,
             ):
                 ok.append(key)
-        return [Send(msg.src, ReapVote(msg.req, view.name, ok, held))]
+        return [Send(msg.src, ReapVote(msg.req, self.ctx.name, ok, held))]
 
-    def on_vote(self, view: NodeView, msg: ReapVote, now_ms: float) -> list[Effect]:
+    def on_vote(self, msg: ReapVote, now_ms: float) -> list[Effect]:
         current = self.current
         if current is None or current.req != msg.req:
             return []
         current.vote(msg.src, msg.ok, msg.held)
-        return self._finish(view) if current.complete else []
+        return self._finish() if current.complete else []
 
-    def _finish(self, view: NodeView) -> list[Effect]:
+    def _finish(self) -> list[Effect]:
         current = self.current
         assert current is not None
         self.current = None
-        placement = view.placement
-        decided = current.decide(view.name, lambda key: list(placement.key_primaries(key)))
+        data, placement = self.ctx.data, self.topology.placement
+        decided = current.decide(self.ctx.name, lambda key: list(placement.key_primaries(key)))
         # The reaper's own copies must still be what it proposed.
-        doomed = {k: d for k, d in decided.items() if view.data.digest(k) == d}
+        doomed = {k: d for k, d in decided.items() if data.digest(k) == d}
         if not doomed:
             return []
         for key, digest in doomed.items():
-            self.reaped += view.data.reap(key, digest)
-        reap = Reap(view.name, [[k, d.hex()] for k, d in doomed.items()])
+            self.reaped += data.reap(key, digest)
+        reap = Reap(self.ctx.name, [[k, d.hex()] for k, d in doomed.items()])
         return [Send(voter, reap) for voter in sorted(current.voters)]
 
-    def on_reap(self, view: NodeView, msg: Reap, now_ms: float) -> list[Effect]:
+    def on_reap(self, msg: Reap, now_ms: float) -> list[Effect]:
         for key, digest in _digest_items(msg.items):
-            self.reaped += view.data.reap(key, digest)
+            self.reaped += self.ctx.data.reap(key, digest)
         return []

@@ -13,14 +13,16 @@ Every read and write of key states goes through ``ReplicaData`` so that, in one 
 - a bounded **cache** of main-table states, so the common request reads no row and decodes no
   JSON: every write of the main table goes through here and updates it.
 
-It does the node's storage I/O through the injected ``Store`` (SQLite or memory) and nothing
-else: no network, no clock (times are passed in).
+It is the core's one door to storage: no other module of the core calls the ``Store``. It does
+the node's storage I/O through the injected ``Store`` (SQLite or memory) and nothing else: no
+network, no clock (times are passed in).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -148,6 +150,18 @@ class ReplicaData:
             merged = self.versions.merge(merged, Siblings.from_json(raw))
         return merged
 
+    def raw(self, key: str) -> Any | None:
+        """The stored JSON form of ``key``'s main state (what handoff and anti-entropy send)."""
+        return self.store.get(key)
+
+    def keys(self) -> Iterator[str]:
+        """The keys of the main table, in key order."""
+        return self.store.keys()
+
+    def hints_for(self, key: str) -> list[tuple[str, Any]]:
+        """Every (owner, stored JSON form) hint held for ``key``."""
+        return self.store.hints_for(key)
+
     def digest(self, key: str) -> bytes | None:
         """The main table's digest of ``key`` (from the Merkle index: no store read)."""
         return self.forest.digest(key)
@@ -251,3 +265,16 @@ class ReplicaData:
 
     def raw_hint(self, owner: str, key: str) -> Any | None:
         return self.store.get_hint(owner, key)
+
+    # ------------------------------------------------------------------ the rest of the store
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """One commit for the writes made inside (``Store.transaction``)."""
+        return self.store.transaction()
+
+    def get_meta(self, name: str) -> str | None:
+        """Node metadata that must survive a restart (the membership, say)."""
+        return self.store.get_meta(name)
+
+    def set_meta(self, name: str, value: str) -> None:
+        self.store.set_meta(name, value)

@@ -47,7 +47,6 @@ from cluster.core import (
     Send,
     SetTimer,
     Timer,
-    admin,
     decode,
     encode,
 )
@@ -391,7 +390,7 @@ class Simulator:
         primaries = self.ring().primaries(key, self.config.n)
         result = {}
         for name in primaries:
-            data, _ = admin.replica(self.nodes[name], {"key": key}, self.now_ms)
+            data, _ = self.nodes[name].admin("replica", {"key": key}, self.now_ms)
             result[name] = (data["values"], data["tombstone"])
         return result
 

@@ -1,5 +1,6 @@
-"""``MemoryStore``: a ``Store`` in dictionaries of JSON text, for the simulator and unit
-tests. No I/O."""
+"""``MemoryStore``: a ``DurableStore`` in dictionaries of JSON text, for the simulator and unit
+tests (its batches and transactions are trivially durable: there is nothing to lose). No
+I/O."""
 
 from __future__ import annotations
 
@@ -8,8 +9,6 @@ import json
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import Any
-
-from cluster.core import encode_state
 
 
 class MemoryStore:
@@ -25,9 +24,6 @@ class MemoryStore:
         text = self._data.get(key)
         return None if text is None else json.loads(text)
 
-    def put(self, key: str, state: Any, encoded: str | None = None) -> None:
-        self._data[key] = encode_state(state) if encoded is None else encoded
-
     def put_text(self, key: str, encoded: str) -> None:
         self._data[key] = encoded
 
@@ -39,9 +35,6 @@ class MemoryStore:
 
     def items(self) -> Iterator[tuple[str, Any]]:
         return iter([(k, json.loads(t)) for k, t in sorted(self._data.items())])
-
-    def put_hint(self, owner: str, key: str, state: Any, encoded: str | None = None) -> None:
-        self._hints[(owner, key)] = encode_state(state) if encoded is None else encoded
 
     def put_hint_text(self, owner: str, key: str, encoded: str) -> None:
         self._hints[(owner, key)] = encoded

@@ -17,8 +17,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from cluster.core import encode_state
-
 SYNC_MODES = ("normal", "full")
 
 # Keyed tables without a rowid: a row lives in its key's B-tree, so a write changes one tree
@@ -33,9 +31,6 @@ CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
-_dump = encode_state
-
-
 _PUT_SQL = (
     "INSERT INTO kv (key, state) VALUES (?, ?)"
     " ON CONFLICT(key) DO UPDATE SET state = excluded.state"
@@ -47,8 +42,8 @@ _PUT_HINT_SQL = (
 
 
 class SqliteStore:
-    """A ``Store`` in one SQLite file in WAL mode; each write commits before returning, unless
-    it is part of a ``transaction()`` block or a batch (``begin_batch``)."""
+    """A ``DurableStore`` in one SQLite file in WAL mode; each write commits before returning,
+    unless it is part of a ``transaction()`` block or a batch (``begin_batch``)."""
 
     def __init__(self, path: str | Path, sync: str = "normal") -> None:
         if sync not in SYNC_MODES:
@@ -83,9 +78,6 @@ class SqliteStore:
         row = self._db.execute("SELECT state FROM kv WHERE key = ?", (key,)).fetchone()
         return None if row is None else json.loads(row[0])
 
-    def put(self, key: str, state: Any, encoded: str | None = None) -> None:
-        self._write(_PUT_SQL, (key, _dump(state) if encoded is None else encoded))
-
     def put_text(self, key: str, encoded: str) -> None:
         self._write(_PUT_SQL, (key, encoded))
 
@@ -98,9 +90,6 @@ class SqliteStore:
     def items(self) -> Iterator[tuple[str, Any]]:
         rows = self._db.execute("SELECT key, state FROM kv ORDER BY key")
         return iter([(k, json.loads(s)) for k, s in rows])
-
-    def put_hint(self, owner: str, key: str, state: Any, encoded: str | None = None) -> None:
-        self._write(_PUT_HINT_SQL, (owner, key, _dump(state) if encoded is None else encoded))
 
     def put_hint_text(self, owner: str, key: str, encoded: str) -> None:
         self._write(_PUT_HINT_SQL, (owner, key, encoded))

@@ -45,6 +45,28 @@ def test_merge_is_commutative_associative_and_idempotent(
     assert a.merge(a).to_json() == a.to_json()
 
 
+@settings(max_examples=150, deadline=None)
+@given(views(), views())
+def test_merge_only_learns_never_forgets(a: Membership, b: Membership) -> None:
+    """A merged view knows every node either side knew, at its highest generation, with
+    the newer ring, and every leave and departure either side saw."""
+    merged = a.merge(b)
+    for name in a.members.keys() | b.members.keys():
+        sides = [m.members[name] for m in (a, b) if name in m.members]
+        assert merged.members[name] == max(sides)
+    assert merged.ring_version == max(a.ring_version, b.ring_version)
+    assert a.leaving | b.leaving <= merged.leaving | merged.left
+    assert merged.merge(a).to_json() == merged.to_json()  # hearing an older view again: no-op
+
+
+@settings(max_examples=100, deadline=None)
+@given(views())
+def test_the_wire_form_merges_like_the_value(view: Membership) -> None:
+    again = Membership.from_json(view.to_json())
+    assert again.to_json() == view.to_json()
+    assert base().merge(again).to_json() == base().merge(view).to_json()
+
+
 def test_a_higher_generation_wins_even_with_a_lower_version() -> None:
     old = base().heartbeat("n2", 1)
     for _ in range(10):

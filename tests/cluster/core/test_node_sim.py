@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from cluster.core.config import ClusterConfig
+from cluster.core.coordinator import DEADLINE_TICK_MS
 from cluster.core.messages import AdminRequest, ClientPut
-from cluster.core.node import DEADLINE_TICK_MS
 from cluster.sim.simulator import NetworkConfig, Simulator
 
 NODES = ("n1", "n2", "n3", "n4", "n5")
@@ -183,6 +183,19 @@ def test_unknown_admin_op_names_the_accepted_ones() -> None:
     ticket = sim.submit("n1", AdminRequest(1, "bogus"))
     reply = sim.wait(ticket)
     assert not reply.ok and "ping" in reply.error
+
+
+def test_the_admin_entry_point_answers_what_an_admin_request_does() -> None:
+    sim = make_sim()
+    assert sim.put("k", "v", node="n1").ok
+    node = sim.nodes["n1"]
+    direct, effects = node.admin("status", {}, sim.now_ms)
+    assert effects == []
+    assert direct["node"] == "n1" and direct["keys"] == sim.admin("n1", "status")["keys"]
+    with pytest.raises(KeyError, match="accepted: clock"):
+        node.admin("bogus", {}, sim.now_ms)
+    skewed, _ = node.admin("clock", {"bump_ms": 250.0}, sim.now_ms)
+    assert skewed["clock_skew_ms"] == 250.0 and node.wall_ms(sim.now_ms) == skewed["wall_ms"]
 
 
 def test_the_same_seed_replays_the_same_run() -> None:

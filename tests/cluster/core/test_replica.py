@@ -110,10 +110,10 @@ def test_reaping_removes_every_copy_equal_to_the_tombstone(store: Store) -> None
 def test_a_transaction_commits_its_writes_together(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "db")
     with store.transaction():
-        store.put("a", [1])
-        store.put("b", [2])
+        store.put_text("a", encode_state([1]))
+        store.put_text("b", encode_state([2]))
     with pytest.raises(RuntimeError), store.transaction():
-        store.put("c", [3])
+        store.put_text("c", encode_state([3]))
         raise RuntimeError("abandon")
     store.close()
     reopened = SqliteStore(tmp_path / "db")

@@ -17,14 +17,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cluster.storage import MemoryStore, SqliteStore, Store
+from cluster.storage import DurableStore, MemoryStore, SqliteStore, encode_state
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(params=["sqlite", "memory"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    made: Store = (
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[DurableStore]:
+    made: DurableStore = (
         SqliteStore(tmp_path / "data.sqlite3") if request.param == "sqlite" else MemoryStore()
     )
     yield made
@@ -38,10 +38,10 @@ json_values = st.recursive(
 )
 
 
-def test_keys_round_trip_and_delete(store: Store) -> None:
-    store.put("b", [{"value": "x"}])
-    store.put("a", {"nested": [1, 2]})
-    store.put("b", [{"value": "y"}])  # overwrite
+def test_keys_round_trip_and_delete(store: DurableStore) -> None:
+    store.put_text("b", encode_state([{"value": "x"}]))
+    store.put_text("a", encode_state({"nested": [1, 2]}))
+    store.put_text("b", encode_state([{"value": "y"}]))  # overwrite
     assert store.get("a") == {"nested": [1, 2]}
     assert store.get("b") == [{"value": "y"}]
     assert store.get("missing") is None
@@ -52,10 +52,10 @@ def test_keys_round_trip_and_delete(store: Store) -> None:
     assert list(store.keys()) == ["b"]
 
 
-def test_hints_are_kept_per_owner_and_key(store: Store) -> None:
-    store.put_hint("n2", "k", ["for n2"])
-    store.put_hint("n3", "k", ["for n3"])
-    store.put_hint("n2", "j", ["j for n2"])
+def test_hints_are_kept_per_owner_and_key(store: DurableStore) -> None:
+    store.put_hint_text("n2", "k", encode_state(["for n2"]))
+    store.put_hint_text("n3", "k", encode_state(["for n3"]))
+    store.put_hint_text("n2", "j", encode_state(["j for n2"]))
     assert store.get_hint("n2", "k") == ["for n2"]
     assert store.get_hint("n3", "k") == ["for n3"]
     assert store.get("k") is None  # a hint is not the node's own data
@@ -66,7 +66,7 @@ def test_hints_are_kept_per_owner_and_key(store: Store) -> None:
     assert [(o, k) for o, k, _ in store.hints()] == [("n2", "j"), ("n3", "k")]
 
 
-def test_meta(store: Store) -> None:
+def test_meta(store: DurableStore) -> None:
     assert store.get_meta("generation") is None
     store.set_meta("generation", "1")
     store.set_meta("generation", "2")
@@ -77,16 +77,16 @@ def test_meta(store: Store) -> None:
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(key=st.text(min_size=1, max_size=30), state=json_values)
-def test_any_json_state_round_trips(store: Store, key: str, state: Any) -> None:
-    store.put(key, state)
+def test_any_json_state_round_trips(store: DurableStore, key: str, state: Any) -> None:
+    store.put_text(key, encode_state(state))
     assert store.get(key) == state
 
 
 def test_sqlite_uses_wal_and_reopens_with_its_data(tmp_path: Path) -> None:
     path = tmp_path / "data.sqlite3"
     first = SqliteStore(path)
-    first.put("k", ["v"])
-    first.put_hint("n2", "k", ["h"])
+    first.put_text("k", encode_state(["v"]))
+    first.put_hint_text("n2", "k", encode_state(["h"]))
     first.set_meta("generation", "7")
     first.close()
     with contextlib.closing(sqlite3.connect(path)) as raw:
@@ -105,7 +105,7 @@ def test_a_second_store_cannot_open_a_database_in_use(tmp_path: Path) -> None:
     the same directory fails instead of sharing it."""
     path = tmp_path / "data.sqlite3"
     owner = SqliteStore(path)
-    owner.put("k", ["v"])
+    owner.put_text("k", encode_state(["v"]))
     try:
         intruder = sqlite3.connect(path, timeout=0.1)
         with contextlib.closing(intruder), pytest.raises(sqlite3.OperationalError, match="locked"):
@@ -130,12 +130,12 @@ def test_acknowledged_writes_survive_sigkill_of_the_writer(tmp_path: Path, sync:
     writer = textwrap.dedent(
         f"""
         import itertools
-        from cluster.storage import SqliteStore
+        from cluster.storage import SqliteStore, encode_state
         store = SqliteStore({str(path)!r}, sync={sync!r})
         for i in itertools.count():
-            store.put(f"k{{i}}", {{"value": i}})
-            store.put_hint("n9", f"k{{i}}", [i])
-            print(i, flush=True)  # acknowledged: put() returned
+            store.put_text(f"k{{i}}", encode_state({{"value": i}}))
+            store.put_hint_text("n9", f"k{{i}}", encode_state([i]))
+            print(i, flush=True)  # acknowledged: the writes returned
         """
     )
     proc = subprocess.Popen(
@@ -159,28 +159,28 @@ def test_acknowledged_writes_survive_sigkill_of_the_writer(tmp_path: Path, sync:
     reopened.close()
 
 
-def test_a_batch_commits_its_writes_together(store: Store) -> None:
+def test_a_batch_commits_its_writes_together(store: DurableStore) -> None:
     store.begin_batch()
-    store.put("a", [1])
+    store.put_text("a", encode_state([1]))
     store.put_text("b", "[2]")
-    store.put_hint("n2", "a", ["h"])
+    store.put_hint_text("n2", "a", encode_state(["h"]))
     store.commit_batch()
     assert (store.get("a"), store.get("b"), store.get_hint("n2", "a")) == ([1], [2], ["h"])
     store.begin_batch()
     store.commit_batch()  # nothing written: nothing to commit, no error
-    store.put("c", [3])  # and after the batch, writes commit one by one again
+    store.put_text("c", encode_state([3]))  # and after the batch, writes commit one by one again
     assert store.get("c") == [3]
 
 
 def test_a_failed_block_inside_a_batch_undoes_only_its_own_writes(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "data.sqlite3")
     store.begin_batch()
-    store.put("before", [1])
+    store.put_text("before", encode_state([1]))
     with pytest.raises(RuntimeError), store.transaction():
-        store.put("inside", [2])
+        store.put_text("inside", encode_state([2]))
         raise RuntimeError("abandon")
     with store.transaction():
-        store.put("after", [3])
+        store.put_text("after", encode_state([3]))
     store.commit_batch()
     store.close()
     reopened = SqliteStore(tmp_path / "data.sqlite3")
@@ -228,9 +228,9 @@ def test_a_batch_is_durable_once_committed(tmp_path: Path) -> None:
     reopened.close()
 
 
-def test_a_store_hands_out_copies_of_what_it_keeps(store: Store) -> None:
+def test_a_store_hands_out_copies_of_what_it_keeps(store: DurableStore) -> None:
     state = [{"value": ["a"]}]
-    store.put("k", state)
+    store.put_text("k", encode_state(state))
     state[0]["value"].append("changed by the caller")
     got = store.get("k")
     assert got == [{"value": ["a"]}]
