@@ -19,10 +19,10 @@ import time
 from pathlib import Path
 
 from cluster.core import ClusterConfig
-from cluster.net import LocalCluster
+from cluster.net import AsyncClient, LocalCluster
 from workloads.base import KeyPool, Quorum
 from workloads.generator import LoadSettings, WorkloadCounts, run_workload
-from workloads.net_client import NetClient
+from workloads.protocol_client import ProtocolClient
 from workloads.recorder import HistoryRecorder
 from workloads.set import SetWorkload
 from zynamo.options import TestOptions
@@ -44,7 +44,7 @@ def recorder_rate(records: int = 200_000) -> float:
 async def _load(cluster: LocalCluster, rate: float, seconds: float, directory: Path) -> float:
     counts = WorkloadCounts()
     with HistoryRecorder(directory / f"rate-{rate:g}.jsonl", keep=False) as recorder:
-        client = NetClient(cluster.endpoints, timeout_ms=1000)
+        client = ProtocolClient(lambda: AsyncClient(cluster.endpoints, timeout_ms=1000))
         await client.open()
         try:
             started = time.monotonic()

@@ -4,20 +4,21 @@ Nodes read wall time as their monotonic clock plus an offset that the admin op `
 ``{"offset_ms": x}`` sets the skew, ``{"bump_ms": x}`` adds to it. ``start-clock`` with mode
 ``bump`` moves each target's clock by its own random amount (up to ``clock_max_skew_ms`` either
 way); mode ``strobe`` flips each target's clock between its skew and skew + delta every
-``strobe_period_ms`` for ``strobe_duration_ms`` (the call lasts that long), as Jepsen's strobe
-does. ``stop-clock`` and ``heal`` reset every reachable node to no skew. Randomness from the
-seeded ``random.Random`` given. Does network I/O (the admin channel).
+``strobe_period_ms`` for ``strobe_duration_ms`` (the call lasts that long, on the environment's
+``Clock``: real or virtual time), as Jepsen's strobe does. ``stop-clock`` and ``heal`` reset
+every reachable node to no skew. Randomness from the seeded ``random.Random`` given. Does
+network I/O (the admin channel).
 """
 
 from __future__ import annotations
 
 import random
 import threading
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from nemesis.base import FaultOp
+from nemesis.environment import Clock, WallClock
 from nemesis.errors import NemesisError
 from nemesis.options import CLOCK_MODES, NemesisOptions
 from nemesis.shapes import check_choice
@@ -37,8 +38,10 @@ class ClockNemesis:
         live: Callable[[], Sequence[str]],
         rng: random.Random,
         options: NemesisOptions,
+        clock: Clock | None = None,
     ) -> None:
         self.admin = admin
+        self.clock = clock or WallClock()
         self.nodes = tuple(nodes)
         self.live = live
         self.rng = rng
@@ -86,14 +89,14 @@ class ClockNemesis:
             )
         self.interrupt.clear()
         base = {node: self._set(node, bump_ms=0) for node in targets}
-        deadline = time.monotonic() + duration_ms / 1000
+        deadline = self.clock.now() + duration_ms / 1000
         flips = 0
         offsets = dict(base)
-        while targets and time.monotonic() < deadline and not self.interrupt.is_set():
+        while targets and self.clock.now() < deadline and not self.interrupt.is_set():
             flips += 1
             shift = delta_ms if flips % 2 else 0
             offsets = {node: self._set(node, offset_ms=base[node] + shift) for node in targets}
-            self.interrupt.wait(period_ms / 1000)
+            self.clock.wait(self.interrupt, period_ms / 1000)
         return {
             "mode": "strobe",
             "nodes": list(targets),

@@ -8,12 +8,18 @@ concrete cluster class, so the same faults run wherever an environment implement
 real one (``zynamo.env.real``: local processes behind Toxiproxy) and the simulator's.
 ``ClusterFaults`` builds one from parts (a process cluster, optionally a network and an admin
 callable): the form tests and small tools use. ``AdminChannel`` is an admin callable over a
-blocking ``cluster.net.Client``. Network I/O only in ``AdminChannel``.
+blocking ``cluster.net.Client``.
+
+Every environment has a ``Clock``: what a fault that waits (a clock strobe between flips, a
+membership change until the handoff is done) waits on. ``WallClock`` is real time; the
+simulator's clock is virtual, and a wait there lets the simulated cluster and the workload run
+on meanwhile. Network I/O only in ``AdminChannel``.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
@@ -26,6 +32,36 @@ Link = tuple[str, str]  # (sender, receiver)
 Admin = Callable[..., Any]
 
 ADMIN_TIMEOUT_MS = 1000
+
+
+class Clock(Protocol):
+    """The time faults and the harness read and wait on."""
+
+    def now(self) -> float:
+        """Seconds on a monotonic clock (any origin)."""
+        ...
+
+    def sleep(self, seconds: float) -> None:
+        """Wait ``seconds``."""
+        ...
+
+    def wait(self, event: threading.Event, seconds: float) -> bool:
+        """Wait up to ``seconds`` for ``event`` (it may return when the time is up even if the
+        event was set meanwhile); whether it is set."""
+        ...
+
+
+class WallClock:
+    """Real time: ``time.monotonic`` and sleeping threads."""
+
+    def now(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(max(0.0, seconds))
+
+    def wait(self, event: threading.Event, seconds: float) -> bool:
+        return event.wait(max(0.0, seconds))
 
 
 class Network(Protocol):
@@ -69,6 +105,9 @@ class FaultEnvironment(Protocol):
 
     @property
     def membership(self) -> MembershipCluster | None: ...
+
+    @property
+    def clock(self) -> Clock: ...
 
     def admin(self, node: str, op: str, /, **args: Any) -> Any:
         """The node's admin op ``op`` with ``args``; its reply's data. Raises on failure."""
@@ -119,6 +158,10 @@ class ClusterFaults:
     def membership(self) -> MembershipCluster | None:
         cluster: Any = self._cluster
         return cluster if supports_membership(cluster) else None
+
+    @property
+    def clock(self) -> Clock:
+        return WallClock()
 
     def admin(self, node: str, op: str, /, **args: Any) -> Any:
         if self._admin is not None:

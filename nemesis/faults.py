@@ -88,7 +88,9 @@ def _pause(env: FaultEnvironment, rng: random.Random, opts: NemesisOptions) -> F
 
 def _clock(env: FaultEnvironment, rng: random.Random, opts: NemesisOptions) -> FaultNemesis:
     processes = env.processes
-    return ClockNemesis(env.admin, processes.nodes, lambda: live_nodes(processes), rng, opts)
+    return ClockNemesis(
+        env.admin, processes.nodes, lambda: live_nodes(processes), rng, opts, env.clock
+    )
 
 
 def _membership(env: FaultEnvironment, rng: random.Random, opts: NemesisOptions) -> FaultNemesis:

@@ -5,10 +5,10 @@ request is a ``Get`` or a ``Put``; ``invoke`` returns the ``GetResult`` or ``Put
 ``cluster.net`` or raises ``cluster.net.ClientError``, whose ``definite`` says whether the
 outcome is known (``fail``) or not (``info``). ``get`` and ``put`` are typed shorthands.
 
-Implementations: ``workloads.net_client.NetClient`` (a real cluster over ZeroMQ, adapting
-``cluster.net.AsyncClient``) and ``workloads.memory_client.MemoryClient`` (an in-memory store
-that answers at once: a workload's dry run, and tests). An environment makes the client for
-its cluster. No I/O here.
+Implementations: ``workloads.protocol_client.ProtocolClient`` (a cluster, real over ZeroMQ or
+simulated, through its protocol client) and ``workloads.memory_client.MemoryClient`` (an
+in-memory store that answers at once: a workload's dry run, and tests). An environment makes
+the client for its cluster. No I/O here.
 """
 
 from __future__ import annotations

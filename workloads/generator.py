@@ -9,14 +9,15 @@ retired and a fresh process number (old + concurrency) takes its place, as in Je
 an operation of unknown outcome may still take effect at any later time.
 
 ``final_reads`` reads every key the run touched once more after the heal. Randomness comes from
-the seeded ``rng``. Does I/O only through the client it is given (``workloads.client.Client``).
+the seeded ``rng``; time from the event loop (``loop.time()``), so the same code runs in real
+time or, on the simulator's loop, in virtual time. Does I/O only through the client it is given
+(``workloads.client.Client``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -97,15 +98,16 @@ async def run_workload(
 ) -> WorkloadCounts:
     """Run the workload for ``settings.time_limit_s`` (or until ``stopped()``)."""
     counts = counts or WorkloadCounts()
-    deadline = time.monotonic() + settings.time_limit_s
+    clock = asyncio.get_running_loop().time
+    deadline = clock() + settings.time_limit_s
     # The mean pause between one process's operations that gives the target total rate.
     mean_gap_s = settings.concurrency / settings.rate
 
     async def worker(index: int, worker_rng: random.Random) -> None:
         process = index
         await asyncio.sleep(worker_rng.uniform(0, mean_gap_s))
-        while time.monotonic() < deadline and not stopped():
-            started = time.monotonic()
+        while clock() < deadline and not stopped():
+            started = clock()
             op = workload.next_op(worker_rng, keys)
             node = worker_rng.choice(list(nodes))
             kind = await perform(
@@ -118,9 +120,9 @@ async def run_workload(
             )
             if kind == "info":
                 process += settings.concurrency  # retired: its operation may still happen
-            pause = worker_rng.uniform(0, 2 * mean_gap_s) - (time.monotonic() - started)
+            pause = worker_rng.uniform(0, 2 * mean_gap_s) - (clock() - started)
             if pause > 0:
-                await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+                await asyncio.sleep(min(pause, max(0.0, deadline - clock())))
 
     workers = [worker(i, random.Random(rng.getrandbits(64))) for i in range(settings.concurrency)]
     await asyncio.gather(*workers)

@@ -1,7 +1,8 @@
 """Records a run's history: every operation, as it happens, to ``history.jsonl``.
 
 Each ``record`` call stamps the operation with its ``index`` and its ``time`` (nanoseconds since
-the run started, from the monotonic clock) and appends it as one JSON line, flushed at once, so
+the run started, from the monotonic clock, or the clock the environment gives: the simulator's
+is virtual) and appends it as one JSON line, flushed at once, so
 a run that crashes still leaves its history. It is safe to call from several threads (the
 workload's event loop and the nemesis thread). The format is docs/history.md. Does file I/O.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -18,18 +20,21 @@ from typing import IO, Any
 class HistoryRecorder:
     """Appends operations to a JSON Lines file and keeps them in memory for the checker."""
 
-    def __init__(self, path: Path, keep: bool = True) -> None:
+    def __init__(
+        self, path: Path, keep: bool = True, clock_ns: Callable[[], int] = time.monotonic_ns
+    ) -> None:
         self.path = path
         self._file: IO[str] = path.open("a", encoding="utf-8")
         self._lock = threading.Lock()
-        self._start_ns = time.monotonic_ns()
+        self._clock_ns = clock_ns
+        self._start_ns = clock_ns()
         self._keep = keep
         self.ops: list[dict[str, Any]] = []
         self.count = 0
 
     def now_ns(self) -> int:
         """Nanoseconds since the run started."""
-        return time.monotonic_ns() - self._start_ns
+        return self._clock_ns() - self._start_ns
 
     def record(self, op: dict[str, Any]) -> dict[str, Any]:
         """Stamp ``op`` with index and time, write it, and return the stamped copy."""

@@ -17,7 +17,7 @@ from typing import Any
 from nemesis.registry import accepted_packages
 from nemesis.shapes import PARTITION_MODES, PARTITION_SHAPES
 from zynamo.cli import EXIT_HARNESS_FAILED, UsageError
-from zynamo.options import WORKLOADS, TestOptions
+from zynamo.options import ENVIRONMENTS, WORKLOADS, TestOptions
 from zynamo.verdicts import exit_code, verdict_table, verdict_word
 
 DEFAULTS = TestOptions()
@@ -37,6 +37,12 @@ def add_test_flags(parser: argparse.ArgumentParser, matrix: bool = False) -> Non
             default=",".join(DEFAULTS.nemesis),
             help=f"comma-separated faults: {', '.join(accepted_packages())} (default %(default)s)",
         )
+    parser.add_argument(
+        "--env",
+        default=DEFAULTS.env,
+        help=f"where the test runs: {', '.join(ENVIRONMENTS)} (default %(default)s: local"
+        " processes behind Toxiproxy; sim: the deterministic simulator, in virtual time)",
+    )
     parser.add_argument(
         "--partition",
         default=",".join(DEFAULTS.partition_shapes),
@@ -78,6 +84,7 @@ def add_test_flags(parser: argparse.ArgumentParser, matrix: bool = False) -> Non
 
 def options_from(args: argparse.Namespace, **overrides: Any) -> TestOptions:
     values: dict[str, Any] = {
+        "env": args.env,
         "partition_shapes": _csv(args.partition),
         "partition_mode": args.partition_mode,
         "nodes": args.nodes,

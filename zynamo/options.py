@@ -19,6 +19,8 @@ from nemesis.shapes import PARTITION_MODES, PARTITION_SHAPES
 from workloads.catalog import WORKLOADS as CATALOG
 
 WORKLOADS = tuple(CATALOG)
+# Where a test runs: local processes behind Toxiproxy, or the deterministic simulator.
+ENVIRONMENTS = ("real", "sim")
 
 
 def _accepted(name: str, value: object, accepted: tuple[str, ...]) -> str:
@@ -49,8 +51,11 @@ class TestOptions:
     active_keys: int = 2
     ops_per_key: int = 100
     anti_entropy_interval_ms: int = 2000
+    env: str = "real"
 
     def __post_init__(self) -> None:
+        if self.env not in ENVIRONMENTS:
+            raise ValueError(_accepted("--env", self.env, ENVIRONMENTS))
         if self.workload not in WORKLOADS:
             raise ValueError(_accepted("--workload", self.workload, WORKLOADS))
         nemeses = accepted_packages()  # read now: a fault may be registered after import

@@ -7,7 +7,8 @@ The steps of ``run_test``, each of which leaves something in the run directory:
    Toxiproxy, embedded or at ``--toxiproxy URL``, one proxy per ordered pair of nodes, and the
    node processes, each dialling its peers through its proxies); the runner acts on the cluster
    only through the environment interface (``zynamo.env.base.Environment``);
-3. run the workload and, in a thread beside it, the nemesis schedule; every operation goes to
+3. run the workload and, beside it, the nemesis schedule, both on the environment's event loop
+   and clock (real time, or the simulator's virtual time); every operation goes to
    ``history.jsonl`` as it happens;
 4. heal everything (always, also after an error or Ctrl-C), wait for recovery, read every key
    once more, and dump every replica's state of every key in rounds until they agree;
@@ -24,7 +25,6 @@ import json
 import random
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -36,6 +36,7 @@ from typing import Any
 from cluster.core import ClusterConfig, Ring
 from cluster.net import ClientError
 from nemesis.base import FaultOp, Nemesis, NoopNemesis
+from nemesis.environment import Clock
 from workloads.base import KeyPool, Quorum, Workload
 from workloads.catalog import make_workload
 from workloads.generator import LoadSettings, WorkloadCounts, final_reads, run_workload
@@ -130,7 +131,12 @@ class Phases:
 
 
 class NemesisRunner:
-    """Runs the fault schedule in its own thread and records each fault in the history."""
+    """Runs the fault schedule beside the workload and records each fault in the history.
+
+    ``run`` is a task on the environment's event loop: every ``interval_s`` it takes the
+    schedule's next op and applies it through ``env.run_blocking`` (a fault operation may block:
+    a kill waits for the process to die, a strobe lasts its duration), so the workload goes on
+    meanwhile — in real time, or deterministically in the simulator's virtual time."""
 
     def __init__(
         self,
@@ -139,20 +145,18 @@ class NemesisRunner:
         recorder: HistoryRecorder,
         interval_s: float,
         progress: Progress,
+        env: Environment,
     ) -> None:
         self.nemesis = nemesis
         self.schedule = schedule
         self.recorder = recorder
         self.interval_s = interval_s
         self.progress = progress
+        self.env = env
         # Faults started and not yet stopped; replaced, never mutated, as the progress ticker
-        # reads it from another thread.
+        # may read it while a fault operation is being applied.
         self.active: frozenset[str] = frozenset()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="nemesis", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
+        self.stopped = asyncio.Event()
 
     def apply(self, op: FaultOp) -> None:
         self.recorder.record({"process": "nemesis", "type": "invoke", "f": op.f, "value": op.value})
@@ -171,19 +175,23 @@ class NemesisRunner:
         else:
             self.active = self.active - {op.fault}
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
+    async def run(self) -> None:
+        """Apply the schedule's ops until ``stopped`` is set (an op in progress completes)."""
+        while not self.stopped.is_set():
+            try:
+                await asyncio.wait_for(self.stopped.wait(), self.interval_s)
+                return
+            except TimeoutError:
+                pass
             op = self.schedule.next_op() if self.schedule is not None else None
             if op is None:  # the `none` nemesis
                 continue
             self.progress(f"nemesis: {op.f} {json.dumps(op.value, separators=(',', ':'))}")
-            self.apply(op)
+            await self.env.run_blocking(lambda: self.apply(op))  # noqa: B023 (awaited at once)
 
     def stop_and_heal(self) -> None:
-        """Stop the schedule, close the open fault, then heal everything (recorded)."""
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join()
+        """Close the open faults, then heal everything (recorded). Called once ``run`` is over
+        (or never started), outside the event loop."""
         # Close each open fault with its own stop, so every fault window in the history ends.
         for op in self.schedule.final_ops() if self.schedule is not None else ():
             self.apply(op)
@@ -209,6 +217,7 @@ def replica_dumps(
     n: int,
     deadline_s: float,
     progress: Progress,
+    clock: Clock,
 ) -> bool:
     """Dump every primary's state of every key, in rounds, until all agree or the deadline.
 
@@ -245,20 +254,27 @@ def replica_dumps(
             if len(states) > 1:
                 disagreeing += 1
         converged = disagreeing == 0
-        if converged or time.monotonic() >= deadline_s:
+        if converged or clock.now() >= deadline_s:
             progress(
                 f"replicas: round {round_number}: "
                 + ("all keys agree" if converged else f"{disagreeing} keys still disagree")
             )
             return converged
-        time.sleep(1.0)
+        clock.sleep(1.0)
 
 
 # --------------------------------------------------------------------------- the run
 
 
-def real_environment(options: TestOptions, config: ClusterConfig, directory: Path) -> Environment:
-    """The environment ``zynamo test`` runs in: local processes behind Toxiproxy."""
+def default_environment(
+    options: TestOptions, config: ClusterConfig, directory: Path
+) -> Environment:
+    """The environment ``--env`` names: local processes behind Toxiproxy (``real``) or the
+    deterministic simulator (``sim``)."""
+    if options.env == "sim":
+        from zynamo.env.sim import SimEnvironment
+
+        return SimEnvironment(config, seed=options.seed)
     from zynamo.env.real import RealEnvironment
 
     return RealEnvironment(directory, config, toxiproxy_url=options.toxiproxy, seed=options.seed)
@@ -267,7 +283,7 @@ def real_environment(options: TestOptions, config: ClusterConfig, directory: Pat
 def run_test(
     options: TestOptions,
     progress: Progress = _stderr,
-    make_environment: MakeEnvironment = real_environment,
+    make_environment: MakeEnvironment = default_environment,
 ) -> RunResult:
     """Run one test end to end in the environment ``make_environment`` gives (default: the real
     one); raises only for harness failures (exit code 255)."""
@@ -299,7 +315,10 @@ def run_test(
         stack.callback(env.stop)
         progress(f"starting {env.describe()}")
         env.start()
-        recorder = stack.enter_context(HistoryRecorder(directory / "history.jsonl"))
+        clock = env.clock
+        recorder = stack.enter_context(
+            HistoryRecorder(directory / "history.jsonl", clock_ns=lambda: int(clock.now() * 1e9))
+        )
         nemesis: Nemesis = NoopNemesis()
         schedule = None
         if options.faults:
@@ -315,10 +334,12 @@ def run_test(
             )
         nemesis.setup()
         stack.callback(nemesis.teardown)
-        runner = NemesisRunner(nemesis, schedule, recorder, options.nemesis_interval_s, progress)
+        runner = NemesisRunner(
+            nemesis, schedule, recorder, options.nemesis_interval_s, progress, env
+        )
         phases.start("workload")
         try:
-            asyncio.run(
+            env.run(
                 _drive(options, workload, recorder, config, keys, quorum, rng, counts, runner, env)
             )
         finally:
@@ -326,9 +347,9 @@ def run_test(
             runner.stop_and_heal()  # always: a run never leaves a fault behind
         progress("healed; waiting for the cluster to recover")
         phases.start("recovery")
-        recovery_deadline = time.monotonic() + options.recovery_s
+        recovery_deadline = clock.now() + options.recovery_s
         _wait_for_nodes(env, recovery_deadline, progress)
-        _wait_for_views(env.admin, config.nodes, recovery_deadline, progress)
+        _wait_for_views(env.admin, config.nodes, recovery_deadline, progress, clock)
         replica_dumps(
             env.admin,
             recorder,
@@ -337,10 +358,11 @@ def run_test(
             config.n,
             recovery_deadline,
             progress,
+            clock,
         )
         progress(f"final reads of {len(keys.used)} keys")
         phases.start("final-reads")
-        asyncio.run(_final_reads(workload, recorder, config, keys, quorum, rng, env))
+        env.run(_final_reads(workload, recorder, config, keys, quorum, rng, env))
         history = list(recorder.ops)
         phases.start("teardown")
 
@@ -373,11 +395,12 @@ async def _drive(
     env: Environment,
 ) -> None:
     settings = LoadSettings(options.concurrency, options.rate, options.time_limit_s)
-    started = time.monotonic()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
     client = env.client(options.timeout_ms)
     await client.open()
     try:
-        runner.start()
+        nemesis = asyncio.create_task(runner.run())
         ticker = asyncio.create_task(
             _progress_ticker(started, options, counts, runner, runner.progress)
         )
@@ -395,6 +418,8 @@ async def _drive(
             )
         finally:
             ticker.cancel()
+            runner.stopped.set()
+            await nemesis  # the fault operation in progress completes
     finally:
         await client.close()
 
@@ -406,9 +431,10 @@ async def _progress_ticker(
     runner: NemesisRunner,
     progress: Progress,
 ) -> None:
+    loop = asyncio.get_running_loop()
     while True:
         await asyncio.sleep(5.0)
-        elapsed = time.monotonic() - started
+        elapsed = loop.time() - started
         progress(
             f"[{elapsed:5.0f}s/{options.time_limit_s:.0f}s] {counts.completed} ops"
             f" (ok {counts.ok}, fail {counts.fail}, info {counts.info})"
@@ -429,13 +455,13 @@ def _current_ring(admin: Admin, config: ClusterConfig) -> Ring:
 def _wait_for_nodes(env: Environment, deadline: float, progress: Progress) -> None:
     """After the heal every node process must be running and answering again."""
     try:
-        env.wait_ready(timeout_s=max(1.0, deadline - time.monotonic()))
+        env.wait_ready(timeout_s=max(1.0, deadline - env.clock.now()))
     except Exception as err:
         progress(f"warning: not every node is ready after the heal: {err}")
 
 
 def _wait_for_views(
-    admin: Admin, nodes: tuple[str, ...], deadline: float, progress: Progress
+    admin: Admin, nodes: tuple[str, ...], deadline: float, progress: Progress, clock: Clock
 ) -> None:
     """Wait until every node's failure detector sees every other node up again, so the final
     reads and the replica dumps are not served by fallbacks standing in for healed nodes."""
@@ -448,11 +474,11 @@ def _wait_for_views(
                 up = set()
             if not set(nodes) <= up:
                 lagging.append(node)
-        if not lagging or time.monotonic() >= deadline:
+        if not lagging or clock.now() >= deadline:
             if lagging:
                 progress(f"warning: {', '.join(lagging)} still see some peers down")
             return
-        time.sleep(0.25)
+        clock.sleep(0.25)
 
 
 async def _final_reads(

@@ -7,6 +7,7 @@ No I/O. What other packages may use is in ``__all__``.
 from cluster.sim.client import SimClient
 from cluster.sim.loop import SimulationDeadlock, VirtualTimeLoop
 from cluster.sim.simulator import NetworkConfig, Simulator, Ticket, UnexpectedLog
+from cluster.sim.workers import in_worker, run_blocking, worker_sleep
 
 __all__ = [
     "NetworkConfig",
@@ -16,4 +17,7 @@ __all__ = [
     "Ticket",
     "UnexpectedLog",
     "VirtualTimeLoop",
+    "in_worker",
+    "run_blocking",
+    "worker_sleep",
 ]

@@ -310,7 +310,7 @@ class Simulator:
         self._schedule(max(at_ms, self.now_ms), fire)
 
     def _reply(self, client: bytes, msg: Any) -> None:
-        ticket = self._tickets.get(client)
+        ticket = self._tickets.pop(client, None)  # one answer per request: forget it now
         if ticket is not None and ticket.reply is None:
             ticket.reply = msg
             ticket.replied_ms = self.now_ms
@@ -379,6 +379,20 @@ class Simulator:
             return PutReply(0, False, error="no reply (coordinator down)")
         assert isinstance(reply, PutReply)
         return reply
+
+    def admin_now(self, node: str, op: str, args: dict[str, Any]) -> AdminReply | None:
+        """Answer an admin request at once, without virtual time passing: the harness's control
+        channel, not part of the network under test. None when ``node`` is down or paused (a
+        real admin call would time out)."""
+        if node in self.down or node in self.paused or node not in self.nodes:
+            return None
+        client = b"admin-%d" % next(self._client_ids)
+        ticket = Ticket(node, AdminRequest(0, op, args), self.now_ms)
+        self._tickets[client] = ticket
+        self._client_arrives(node, client, ticket.request)
+        self._tickets.pop(client, None)
+        reply = ticket.reply
+        return reply if isinstance(reply, AdminReply) else None
 
     def admin(self, node: str, op: str, /, **args: Any) -> Any:
         reply = self.wait(self.submit(node, AdminRequest(0, op, args)))

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from cluster.net import AsyncClient
 from workloads.base import KeyPool, Quorum
 from workloads.client import Get, Put, get, put
 from workloads.generator import LoadSettings, final_reads, run_workload
 from workloads.memory_client import MemoryClient, MemoryStore
-from workloads.net_client import NetClient
+from workloads.protocol_client import ProtocolClient
 from workloads.recorder import HistoryRecorder
 from workloads.register import RegisterWorkload
 from workloads.set import SetWorkload
@@ -92,9 +93,9 @@ def test_a_run_against_the_memory_client_records_a_well_formed_history(
         assert added <= held
 
 
-def test_the_net_client_must_be_opened_first() -> None:
+def test_the_protocol_client_must_be_opened_first() -> None:
     async def scenario() -> None:
-        client = NetClient({"n1": "tcp://127.0.0.1:9"}, timeout_ms=100)
+        client = ProtocolClient(lambda: AsyncClient({"n1": "tcp://127.0.0.1:9"}, timeout_ms=100))
         with pytest.raises(RuntimeError, match="open"):
             await client.invoke(Get("k", "n1"))
         await client.close()  # closing an unopened client is fine

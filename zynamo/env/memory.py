@@ -20,6 +20,7 @@ from nemesis.membership import MembershipCluster
 from nemesis.process import ProcessCluster
 from workloads.client import Client
 from workloads.memory_client import MemoryClient, MemoryStore
+from zynamo.env.realtime import RealTime
 
 
 class MemoryNetwork:
@@ -57,7 +58,7 @@ class MemoryNetwork:
         self.slow_links.clear()
 
 
-class MemoryEnvironment:
+class MemoryEnvironment(RealTime):
     """``zynamo.env.base.Environment`` with nothing real behind it."""
 
     def __init__(self, nodes: Iterable[str], broken: Iterable[str] = ()) -> None:

@@ -18,17 +18,18 @@ from pathlib import Path
 from typing import Any
 
 from cluster.core import ClusterConfig
-from cluster.net import LocalCluster
+from cluster.net import AsyncClient, LocalCluster
 from nemesis.environment import AdminChannel, Network
 from nemesis.membership import MembershipCluster
 from nemesis.network import ProxyNet
 from nemesis.process import ProcessCluster
 from nemesis.toxiproxy import open_toxiproxy
 from workloads.client import Client
-from workloads.net_client import NetClient
+from workloads.protocol_client import ProtocolClient
+from zynamo.env.realtime import RealTime
 
 
-class RealEnvironment:
+class RealEnvironment(RealTime):
     """``zynamo.env.base.Environment`` over local processes behind Toxiproxy."""
 
     def __init__(
@@ -109,7 +110,8 @@ class RealEnvironment:
         self._running().wait_ready(timeout_s=timeout_s)
 
     def client(self, timeout_ms: int) -> Client:
-        return NetClient(self._running().endpoints, timeout_ms=timeout_ms)
+        endpoints = self._running().endpoints
+        return ProtocolClient(lambda: AsyncClient(endpoints, timeout_ms=timeout_ms))
 
     def collect_logs(self, directory: Path) -> None:
         cluster = self._running()
