@@ -8,6 +8,7 @@ the verdict: 0 valid, 1 invalid, 2 unknown, 255 when the harness itself failed.
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import sys
 import traceback
@@ -18,6 +19,7 @@ from nemesis.registry import accepted_packages
 from nemesis.shapes import PARTITION_MODES, PARTITION_SHAPES
 from zynamo.cli import EXIT_HARNESS_FAILED, UsageError
 from zynamo.options import ENVIRONMENTS, WORKLOADS, TestOptions
+from zynamo.reproduce import reproduce_command
 from zynamo.verdicts import exit_code, verdict_table, verdict_word
 
 DEFAULTS = TestOptions()
@@ -133,8 +135,71 @@ def run_one(options: TestOptions) -> tuple[int, Any]:
 
 
 def handle_test(args: argparse.Namespace) -> int:
-    code, _ = run_one(options_from(args))
+    options = options_from(args)
+    seeds = _sweep_seeds(args, options)
+    if args.check_determinism:
+        if seeds is not None:
+            raise UsageError("--check-determinism: give one seed, not --test-count or --seeds")
+        return check_determinism(options)
+    if seeds is not None:
+        from zynamo.sweep import sweep
+
+        code, _, _ = sweep(options, seeds, jobs=args.jobs, keep_all=args.keep_all)
+        return code
+    code, result = run_one(options)
+    if result is not None:
+        print(f"reproduce: {reproduce_command(options)}")
     return code
+
+
+def _sweep_seeds(args: argparse.Namespace, options: TestOptions) -> list[int] | None:
+    """The seeds of a sweep (``--test-count`` from ``--seed`` on, or ``--seeds A..B``), or None
+    for a single run."""
+    from zynamo.sweep import parse_seed_range
+
+    if args.jobs < 1:
+        raise UsageError(f"--jobs: must be at least 1, got {args.jobs}")
+    if args.test_count is not None and args.seeds is not None:
+        raise UsageError("--test-count and --seeds: give one or the other")
+    if args.seeds is not None:
+        try:
+            return list(parse_seed_range(args.seeds))
+        except ValueError as err:
+            raise UsageError(str(err)) from None
+    if args.test_count is not None:
+        if args.test_count < 1:
+            raise UsageError(f"--test-count: must be at least 1, got {args.test_count}")
+        return list(range(options.seed, options.seed + args.test_count))
+    return None
+
+
+def check_determinism(options: TestOptions) -> int:
+    """Run the test twice; 255 naming the first difference if the runs differ, else the
+    verdict's exit code."""
+    from zynamo.determinism import compare_runs, determinism_dir, run_twice
+
+    if options.env != "sim":
+        raise UsageError("--check-determinism: only --env sim runs are deterministic")
+    directory = determinism_dir(options)
+    print(f"running {options.test_name} (seed {options.seed}) twice → {directory}")
+    try:
+        first, second = run_twice(options, directory)
+    except Exception:
+        traceback.print_exc()
+        print("the harness itself failed (exit 255)", file=sys.stderr)
+        return EXIT_HARNESS_FAILED
+    problems = compare_runs(first, second)
+    if problems:
+        for problem in problems:
+            print(f"NOT deterministic: {problem}", file=sys.stderr)
+        return EXIT_HARNESS_FAILED
+    from zynamo.verdicts import exit_code as verdict_exit_code
+
+    results = json.loads((first / "results.json").read_text())
+    lines = (first / "history.jsonl").read_text().count("\n")
+    print(f"deterministic: history.jsonl ({lines} lines) and results.json identical in two runs")
+    print(verdict_table(results))
+    return verdict_exit_code(results.get("valid", "unknown"))
 
 
 def handle_test_all(args: argparse.Namespace) -> int:
@@ -166,6 +231,27 @@ def register(subparsers: Any) -> None:
     )
     add_test_flags(test)
     test.add_argument("--name", default="", help="the test's name in results/")
+    sweeps = test.add_argument_group("seed sweeps and determinism")
+    sweeps.add_argument(
+        "--test-count",
+        type=int,
+        default=None,
+        help="run N seeds, from --seed (default a random one) on; a summary at the end",
+    )
+    sweeps.add_argument("--seeds", default=None, help="run the seeds A..B (both included)")
+    sweeps.add_argument(
+        "--jobs", type=int, default=1, help="simulator runs at a time in a sweep (default 1)"
+    )
+    sweeps.add_argument(
+        "--keep-all",
+        action="store_true",
+        help="keep every run's directory in a sweep (default: only failing and unknown ones)",
+    )
+    sweeps.add_argument(
+        "--check-determinism",
+        action="store_true",
+        help="run the test twice (--env sim) and fail with 255 if the runs differ",
+    )
     test.set_defaults(handler=handle_test)
 
     matrix = subparsers.add_parser(

@@ -284,9 +284,15 @@ def run_test(
     options: TestOptions,
     progress: Progress = _stderr,
     make_environment: MakeEnvironment = default_environment,
+    directory: Path | None = None,
+    report: bool = True,
 ) -> RunResult:
-    """Run one test end to end in the environment ``make_environment`` gives (default: the real
-    one); raises only for harness failures (exit code 255)."""
+    """Run one test end to end in the environment ``make_environment`` gives (default: the one
+    ``--env`` names); raises only for harness failures (exit code 255).
+
+    ``directory``: where the run's files go (default: a new ``results/<test>/<timestamp>/``,
+    which ``results/latest`` then points at). ``report=False`` leaves out the HTML report and
+    plots (a sweep renders them only for the runs it keeps)."""
     from checker.api import check_records  # the checker is only needed at the end
     from nemesis.combined import build_nemesis
     from nemesis.schedule import Schedule
@@ -294,7 +300,10 @@ def run_test(
 
     phases = Phases()
     phases.start("setup")
-    directory = new_run_dir(options)
+    if directory is None:
+        directory = new_run_dir(options)
+    else:
+        directory.mkdir(parents=True, exist_ok=True)
     (directory / "test.json").write_text(
         json.dumps(
             {**options.to_json(), "git_commit": git_commit(), "test": options.test_name}, indent=2
@@ -370,8 +379,9 @@ def run_test(
     phases.start("check")
     results = check_records(history, workload.checkers, n=options.n)
     (directory / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
-    phases.start("report")
-    write_report(directory)
+    if report:
+        phases.start("report")
+        write_report(directory)
     phases.stop()
     result = RunResult(directory, results, counts, phases.seconds)
     progress(
