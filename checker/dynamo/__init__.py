@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from checker.base import CheckContext, Record, Result
 from checker.dynamo.aftermath import check_leftovers, check_nemesis
+from checker.dynamo.cart import check_cart
 from checker.dynamo.convergence import check_convergence
 from checker.dynamo.lost_versions import check_lost_versions
 from checker.dynamo.quorum import check_quorum
@@ -27,6 +28,7 @@ from checker.dynamo.stats import check_stats
 from checker.dynamo.versions import check_versions
 
 __all__ = [
+    "CartChecker",
     "ConvergenceChecker",
     "LeftoversChecker",
     "LinearizableChecker",
@@ -36,6 +38,7 @@ __all__ = [
     "SetChecker",
     "StatsChecker",
     "VersionsChecker",
+    "check_cart",
     "check_convergence",
     "check_leftovers",
     "check_lost_versions",
@@ -143,3 +146,13 @@ class NemesisChecker:
 
     def check(self, history: list[Record], context: CheckContext) -> Result:
         return check_nemesis(history)
+
+
+@dataclass(frozen=True)
+class CartChecker:
+    """Cart with removes: no resurrected, lost or unexpected element (``check_cart``)."""
+
+    name: str = "cart"
+
+    def check(self, history: list[Record], context: CheckContext) -> Result:
+        return check_cart(history)

@@ -137,3 +137,15 @@ def test_a_dead_hinted_handoff_is_caught_by_the_hints_left_behind(
     assert checkers["set"]["valid"] is True and checkers["convergence"]["valid"] is True
     assert checkers["leftovers"]["valid"] is False and checkers["leftovers"]["hints_left"] > 0
     assert result.valid is False
+
+
+@pytest.mark.parametrize(("versioning", "valid"), [("dvv", True), ("lww", False)])
+def test_the_cart_keeps_its_removes_under_dvv_and_resurrects_them_under_lww(
+    tmp_path: Path, versioning: str, valid: bool
+) -> None:
+    result = run(tmp_path, seed=3, workload="cart", versioning=versioning, time_limit_s=60.0)
+    cart = result.results["checkers"]["cart"]
+    assert cart["removes_acknowledged"] > 100
+    assert result.valid is valid, cart
+    if not valid:
+        assert cart["resurrected"] > 0
