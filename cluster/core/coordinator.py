@@ -230,18 +230,21 @@ class Coordinator:
         encoded = RawJson(self._data.put(msg.key, state, mine.hint_for, now_ms))
         core.add_result(self._name, True)
         req = self.ctx.new_req()
-        self._journal.record(
-            now_ms,
-            "version-created",
-            key=msg.key,
-            req=req,
-            dot=_dot(actor, version, wall_ms),
-            value=msg.value,
-            hint_for=mine.hint_for,
-            context=context.as_dict(),
-            targets=[[t.node, t.hint_for] for t in targets],
-            siblings=len(state.versions),
-        )
+        journal = self._journal
+        if journal.enabled:  # the dict of fields costs a little: not when the journal is off
+            journal.record(
+                now_ms,
+                "version-created",
+                key=msg.key,
+                req=req,
+                dot=_dot(actor, version, wall_ms),
+                value=msg.value,
+                hint_for=mine.hint_for,
+                context=context.as_dict(),
+                targets=[[t.node, t.hint_for] for t in targets],
+                siblings=len(state.versions),
+                kept=msg.value in state.values,  # lww: an older-looking local version may win
+            )
         pending = _PendingPut(origin, msg.key, core, version)
         self._pending[req] = pending
         effects: list[Effect] = []
