@@ -115,7 +115,10 @@ def find(results: Result | None, view: HistoryView) -> Findings:
             continue
         before = len(found.items)
         for extract in EXTRACTORS:
-            extract(str(name), result, ops, found)
+            try:
+                extract(str(name), result, ops, found)
+            except (TypeError, ValueError, KeyError, AttributeError):
+                continue  # a result shaped otherwise than expected: the generic finding says it
         if len(found.items) == before:
             figures = "; ".join(f"{k}: {v}" for k, v in key_figures(result)[:4])
             word = "found a violation" if result.get("valid") is False else "could not decide"
@@ -192,7 +195,7 @@ def _set_lost(name: str, result: Result, ops: OpIndex, found: Findings) -> None:
         found.items.append(
             Finding(name, "lost", f"{key}: {what}, {tail}{seen}", key, element, tuple(refs), when)
         )
-    counted = int(result.get("lost", len(lost)) or 0)
+    counted = _count(result, "lost", len(lost))
     if counted > len(lost):
         found.capped[(name, "lost")] = (len(lost), counted)
 
@@ -221,7 +224,7 @@ def _set_stale(name: str, result: Result, ops: OpIndex, found: Findings) -> None
                 valid="stale",
             )
         )
-    counted = int(result.get("stale", len(entries)) or 0)
+    counted = _count(result, "stale", len(entries))
     if counted > len(entries):
         found.capped[(name, "stale")] = (len(entries), counted)
 
@@ -246,7 +249,7 @@ def _quorum(name: str, result: Result, ops: OpIndex, found: Findings) -> None:
                 read.get("start_ns"),
             )
         )
-    counted = int(result.get("violation_count", len(entries)) or 0)
+    counted = _count(result, "violation_count", len(entries))
     if counted > len(entries):
         found.capped[(name, "quorum")] = (len(entries), counted)
 
@@ -298,7 +301,7 @@ def _convergence(name: str, result: Result, ops: OpIndex, found: Findings) -> No
                 str(entry.get("key")),
             )
         )
-    counted = int(result.get("diverged_count", len(entries)) or 0)
+    counted = _count(result, "diverged_count", len(entries))
     if counted > len(entries):
         found.capped[(name, "diverged")] = (len(entries), counted)
 
@@ -331,6 +334,11 @@ def _anomalies(name: str, result: Result, ops: OpIndex, found: Findings) -> None
                     None if key is None else str(key),
                 )
             )
+
+
+def _count(result: Result, name: str, default: int) -> int:
+    counted = result.get(name)
+    return counted if isinstance(counted, int) and not isinstance(counted, bool) else default
 
 
 def _is_final(op: Operation) -> bool:
