@@ -115,3 +115,29 @@ def test_from_the_run_list_to_the_story_of_the_lost_element(
     assert any("add 5" in row.text for row in highlighted)
     assert browser.find_element(By.CSS_SELECTOR, "svg.vgraph").is_displayed()
     screenshot(browser, tmp_path, "key-page")
+
+
+def test_a_timeline_of_100k_operations_stays_responsive(
+    browser: webdriver.Chrome, tmp_path: pathlib.Path
+) -> None:
+    from zynamo.report import render_timeline
+
+    history = []
+    for i in range(100_000):
+        start = i * 600_000  # 100,000 operations over a minute, 20 processes
+        common = {"process": i % 20, "f": "add", "key": f"k{i % 50}", "node": f"n{i % 5 + 1}"}
+        history.append({"index": 2 * i, "time": start, "type": "invoke", "value": i, **common})
+        ok = "ok" if i % 97 else "fail"
+        done = {"index": 2 * i + 1, "time": start + 9_000_000, "type": ok, "value": i, **common}
+        history.append(done)
+    page = tmp_path / "timeline.html"
+    page.write_text(render_timeline(history, "big"), encoding="utf-8")
+    browser.get(page.as_uri())
+    redraw_ms = browser.execute_script(
+        "const t=performance.now(); window.zynamoTimeline.draw(); return performance.now()-t;"
+    )
+    assert redraw_ms < 1000, f"one redraw of 100,000 operations took {redraw_ms:.0f} ms"
+    browser.find_element(By.ID, "f-key").send_keys("k7")
+    shown = browser.find_element(By.ID, "shown").text
+    assert shown == "2000 of 100000 operations shown"
+    screenshot(browser, tmp_path, "timeline-100k-filtered")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import quote
 
 from zynamo.report.events import Event
 from zynamo.report.findings import Findings, OpIndex
@@ -68,7 +69,11 @@ def render_key_page(
     run_name: str,
 ) -> str:
     mine = [f for f in findings.items if f.key == key]
-    parts = [f"<h1>key {e(key)}</h1><div class=sub>{e(run_name)}</div>"]
+    timeline = f"../timeline.html?key={quote(key)}"
+    parts = [
+        f"<h1>key {e(key)}</h1><div class=sub>{e(run_name)} · <a href='{e(timeline)}'>the"
+        f" timeline of {e(key)} →</a></div>"
+    ]
     if not events:
         parts.append(
             "<p class=note>No node event journals in this run directory: the story shows the"

@@ -59,10 +59,11 @@ def write_report(run_dir: pathlib.Path) -> list[pathlib.Path]:
             view, run_dir / "latency-quantiles.png", f"{name}: latency quantiles"
         ),
         plot_rate(view, run_dir / "rate.png", f"{name}: rate"),
-        write_timeline(view, run_dir / "timeline.html", name),
     ]
     events = load_events(run_dir)
     findings = find(results, view)
+    pages = {f.key: key_page(f.key) for f in findings.items if f.key is not None}
+    written.append(write_timeline(view, run_dir / "timeline.html", name, pages))
     written += _write_findings_pages(run_dir, name, view, events, findings, results)
     summary = RunSummary(
         name=name,
