@@ -11,9 +11,9 @@ from html.parser import HTMLParser
 from tests.zynamo.report_fixtures import write_lost_add_run
 from zynamo.report import write_report
 from zynamo.report.checkers import key_figures
+from zynamo.report.faults import describe_fault
 from zynamo.report.findings import find
 from zynamo.report.history import HistoryView
-from zynamo.report.story import describe_fault
 
 
 class Page(HTMLParser):
@@ -154,7 +154,10 @@ def test_a_linearizability_failure_becomes_a_finding_with_a_diagram(tmp_path: pa
     assert len(findings.items) == 1
     finding = findings.items[0]
     assert finding.kind == "not linearizable" and finding.key == "k1" and finding.ops == (3,)
-    assert "k1: read 0 by process 1 at 3.00 s cannot be linearized" in finding.text
+    assert finding.text.startswith(
+        "k1: read → 0 by process 1 at 3.00 s cannot be linearized: after the first 1"
+        " operations the register holds 1, written by write 1, acknowledged at 2.00 s"
+    ), finding.text
     run_dir = tmp_path / "reg" / "run"
     run_dir.mkdir(parents=True)
     (run_dir / "history.jsonl").write_text("".join(json.dumps(h) + "\n" for h in history))

@@ -77,8 +77,9 @@ class JournalCollector:
                 generation = int(reply["generation"])
                 if generation != state.generation:
                     # A restarted process: its journal starts again from 1.
+                    asked_from = state.cursor
                     state.generation, state.cursor, state.best_rtt_ns = generation, 0, -1
-                    if reply["events"] and reply["events"][0]["seq"] != 1:
+                    if asked_from:
                         continue  # read again from the start of the new journal
                 rtt = after - before
                 if state.best_rtt_ns < 0 or rtt < state.best_rtt_ns:

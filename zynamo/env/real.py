@@ -109,6 +109,8 @@ class RealEnvironment:
     def start(self) -> None:
         cluster = self._running()
         cluster.start()
+        if self._journals is not None:
+            return  # already polling (a second start only starts the nodes that are not up)
         # The history's clock starts when the runner opens it, right after this returns: the
         # nodes' events are placed relative to this moment (zynamo.env.journals).
         channel = AdminChannel(cluster.endpoints)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from zynamo.report.checkers import key_figures
+from zynamo.report.faults import fault_label
 from zynamo.report.fmt import seconds, value
 from zynamo.report.history import HistoryView, Operation
 
@@ -54,6 +55,7 @@ class OpIndex:
     """Client operations by history index, and the adds of each (key, element)."""
 
     def __init__(self, view: HistoryView) -> None:
+        self.intervals = view.intervals
         self.by_index: dict[int, Operation] = {}
         self.adds: dict[tuple[str, str], list[Operation]] = defaultdict(list)
         self.by_key: dict[str, list[Operation]] = defaultdict(list)
@@ -263,16 +265,37 @@ def _linearizable(name: str, result: Result, ops: OpIndex, found: Findings) -> N
     index = op_ref(failing) if failing is not None else None
     when = failing.start_ns if failing else op.get("start_ns")
     prefix = result.get("linearized_prefix_length")
+    done = (failing.completion or {}) if failing else {}
+    shown = done.get("value") if op.get("f") == "read" else op.get("value")
+    via = done.get("coordinator") or op.get("node")
+    replicas = done.get("replicas") or []
     text = (
-        f"{key}: {op.get('f')} {value(op.get('value'), 40)} by process {op.get('process')}"
-        f" at {seconds(when)} cannot be linearized"
-        + (f" after the first {prefix} operations" if prefix is not None else "")
-        + (f" (state then: {value(result.get('state_after_prefix'), 40)})")
+        f"{key}: {op.get('f')} {'→ ' if op.get('f') == 'read' else ''}{value(shown, 40)}"
+        f" by process {op.get('process')} at {seconds(when)}"
+        + (f" via coordinator {via}" if via else "")
+        + (f" (replicas {', '.join(map(str, replicas))})" if replicas else "")
+        + " cannot be linearized"
+        + (f": after the first {prefix} operations" if prefix is not None else "")
+        + f" the register holds {value(result.get('state_after_prefix'), 40)}"
     )
-    if result.get("message"):
-        text += f" — {result['message']}"
+    last = _last_write_of(ops, str(key), result.get("state_after_prefix"), when)
+    if last is not None:
+        text += f", written by {describe_write(last)}"
+    faults = fault_label(ops.intervals, int(when)) if isinstance(when, int) else ""
+    if faults:
+        text += f"; faults active: {faults}"
     refs = (index,) if isinstance(index, int) else ()
     found.items.append(Finding(name, "not linearizable", text, str(key), None, refs, when))
+
+
+def _last_write_of(ops: OpIndex, key: str, state: object, before_ns: object) -> Operation | None:
+    """The acknowledged write of ``state`` to ``key`` latest before ``before_ns``."""
+    writes = [
+        w
+        for w in ops.writes_of(key, state)
+        if w.type == "ok" and (not isinstance(before_ns, int) or w.start_ns <= before_ns)
+    ]
+    return max(writes, key=lambda w: w.end_ns) if writes else None
 
 
 def checker_op(ops: OpIndex, op: Mapping[str, Any]) -> Operation | None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from zynamo.report.checkers import Verdict, key_figures, verdict
+from zynamo.report.faults import describe_fault
 from zynamo.report.findings import Findings, first_of_each, headline
 from zynamo.report.fmt import key_page, of
 from zynamo.report.history import FINAL, HistoryView, Line
@@ -339,7 +340,7 @@ def _faults(view: HistoryView) -> str:
         f"<tr><td><b>{_e(interval.fault)}</b></td><td class=num>{interval.start_s:.2f}</td>"
         f"<td class=num>{interval.end_s:.2f}{'' if interval.healed else ' (never healed)'}</td>"
         f"<td class=num>{interval.end_s - interval.start_s:.2f}</td>"
-        f"<td><code>{_e(_plain(interval.value, 200))}</code></td></tr>"
+        f"<td>{_e(describe_fault(interval.fault, interval.value))}</td></tr>"
         for interval in intervals
     )
     return (

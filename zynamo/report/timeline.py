@@ -20,9 +20,9 @@ import pathlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from zynamo.report.faults import describe_fault
 from zynamo.report.fmt import e
 from zynamo.report.history import NEMESIS, HistoryView, Line, Operation
-from zynamo.report.story import describe_fault
 
 VALUE_CHARS = 80
 TYPES = ("ok", "info", "fail")
