@@ -81,7 +81,7 @@ def test_the_key_page_tells_what_the_nodes_did_with_the_element(tmp_path: pathli
     assert "5 first appears in version n2:7, created by n2 at 4.46 s" in words
     assert "n4 (hint for n3)" in words
     assert "n1 created version n1:2 without it" in words
-    assert "kill n4 at 5.10 s hit node(s) that held the element" in words
+    assert "Later faults on nodes that held it: kill n4 5.10–9.10 s" in words
     assert "fault starts: kill n4" in words
     assert "<svg" in text and "n2:7" in text  # the version graph names the version
 
@@ -173,3 +173,34 @@ def test_a_partition_is_described_by_its_sides() -> None:
     grudge = {"n1": ["n3"], "n2": ["n3"], "n3": ["n1", "n2"]}
     assert describe_fault("partition", {"grudge": grudge}) == "partition n1,n2 | n3"
     assert describe_fault("kill", {"nodes": ["n1", "n5"]}) == "kill n1, n5"
+
+
+def test_two_values_under_one_version_name_are_called_out() -> None:
+    """What per-node vector clocks do to two concurrent puts through one coordinator."""
+    from zynamo.report.findings import Finding, OpIndex
+    from zynamo.report.story import explain
+
+    s = 1_000_000_000
+    add = {"process": 0, "f": "add", "key": "k0", "value": 12}
+    history = [
+        {"index": 0, "time": s, "type": "invoke", **add},
+        {"index": 1, "time": 2 * s, "type": "ok", **add},
+    ]
+    view = HistoryView.of(history)
+
+    def created(t: float, value: list[int], dot: str, context: dict[str, int]) -> dict[str, object]:
+        return {"time": int(t * s), "node": "n1", "kind": "version-created", "key": "k0",
+                "req": int(t * 10), "dot": dot, "value": value, "context": context}  # fmt: skip
+
+    events = [
+        created(0.5, [11], "n1:7", {"n1": 6}),  # an ancestor: not what dropped 12
+        created(1.5, [11, 12], "n1:8", {"n1": 7}),
+        created(1.5, [11, 13], "n1:8", {"n1": 7}),
+    ]
+    finding = Finding("set", "lost", "k0: add 12 …", "k0", 12, (1,), 3 * s)
+    sentences = explain(view, OpIndex(view), events, finding)
+    assert sentences[0].startswith("12 first appears in version n1:8")
+    assert "another version under the same name n1:8 with a different value ([11,13])" in " ".join(
+        sentences
+    )
+    assert not any("n1:7 without it" in sentence for sentence in sentences)

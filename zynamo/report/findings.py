@@ -353,7 +353,9 @@ def _anomalies(name: str, result: Result, ops: OpIndex, found: Findings) -> None
                 Finding(
                     name,
                     "anomaly",
-                    f"{key}: {entry.get('anomaly')}",
+                    f"{key}: {entry.get('anomaly')}"
+                    + (f": version {value(entry['version'], 60)}" if "version" in entry else "")
+                    + (f" holds {value(entry['values'], 80)}" if "values" in entry else ""),
                     None if key is None else str(key),
                 )
             )

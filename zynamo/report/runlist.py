@@ -19,6 +19,7 @@ th.sortable{cursor:pointer;user-select:none}th.sortable:after{content:" ↕";col
 .v-valid{color:#1a7f37;font-weight:700}.v-invalid{color:#cf222e;font-weight:700}
 .v-unknown,.v-not{color:#bf8700;font-weight:700}
 nav a{margin-right:14px}
+td[class^=v-] a{color:inherit}
 """
 
 SCRIPT = """

@@ -17,6 +17,7 @@ from zynamo.report.faults import describe_fault, fault_label
 from zynamo.report.findings import Finding, OpIndex, describe_write, op_ref
 from zynamo.report.fmt import seconds, value
 from zynamo.report.history import HistoryView, Operation
+from zynamo.report.versiongraph import descends, version_clock
 
 MAX_ROWS = 150  # rows of one story; the key's page has every row
 CONCURRENT_NS = 100_000_000  # versions this close to the element's are called concurrent
@@ -174,24 +175,44 @@ def explain(
             "No replica that received it changed: each already held a version that wins over it."
         )
     window_ns = CONCURRENT_NS
-    without = [
+    same_dot = [
         ev
         for ev in events
         if ev.get("kind") == "version-created"
         and ev is not first
-        and int(ev["time"]) >= int(first["time"]) - window_ns
-        and not _contains(ev.get("value"), element)
+        and ev.get("dot") == first.get("dot")
+        and ev.get("value") != first.get("value")
     ]
+    if same_dot:
+        twin = same_dot[0]
+        sentences.append(
+            f"At {seconds(twin['time'])} {twin.get('node')} created another version under the"
+            f" same name {first.get('dot')} with a different value"
+            f" ({value(twin.get('value'), 50)}): two writes, one version, so every replica keeps"
+            " only one of them and the other is silently lost."
+        )
+    mine = version_clock(first)
+
+    def drops_it(ev: Event) -> bool:
+        if ev.get("kind") != "version-created" or ev is first or ev in same_dot:
+            return False
+        if int(ev["time"]) < int(first["time"]) - window_ns:
+            return False
+        if _contains(ev.get("value"), element):
+            return False
+        # A causal ancestor of the element's version left it out because it came before.
+        theirs = version_clock(ev)
+        return not (theirs and mine and descends(mine, theirs))
+
+    without = [ev for ev in events if drops_it(ev)]
     if without:
         dropper = without[0]
         concurrent = abs(int(dropper["time"]) - int(first["time"])) < window_ns
-        same_dot = dropper.get("dot") == first.get("dot")
         sentences.append(
             f"At {seconds(dropper['time'])} {dropper.get('node')} created version"
             f" {dropper.get('dot')} without it (value {value(dropper.get('value'), 50)}, context"
             f" {value(dropper.get('context') or {}, 40)})"
             + (", concurrently with the write of the element" if concurrent else "")
-            + (" — with the very same timestamp and coordinator" if same_dot else "")
             + (
                 f"; {len(without) - 1} more version(s) without it followed"
                 if len(without) > 1
@@ -218,13 +239,15 @@ def explain(
         i for i in intervals if i.fault in ("kill", "pause") and i.end_s * 1e9 >= first["time"]
     ]
     holders = {str(coordinator)} | {str(ev.get("node")) for ev in writes}
+    hits = []
     for interval in kills:
         hit = [n for n in _nodes_of(interval.value) if n in holders]
         if hit and interval.start_s * 1e9 <= (finding.time_ns or interval.start_s * 1e9):
-            sentences.append(
-                f"{interval.fault} {', '.join(hit)} at {interval.start_s:.2f} s hit node(s) that"
-                f" held the element (until {interval.end_s:.2f} s)."
+            hits.append(
+                f"{interval.fault} {', '.join(hit)} {interval.start_s:.2f}–{interval.end_s:.2f} s"
             )
+    if hits:
+        sentences.append(f"Later faults on nodes that held it: {'; '.join(hits)}.")
     return sentences
 
 

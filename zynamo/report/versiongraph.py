@@ -43,6 +43,13 @@ def _dot_clock(dot: str, context: Mapping[str, int]) -> dict[str, int]:
     return clock
 
 
+def version_clock(event: Mapping[str, Any]) -> dict[str, int]:
+    """A ``version-created`` event's causal past, its own dot included (empty under lww)."""
+    raw = event.get("context")
+    context: Mapping[str, int] = raw if isinstance(raw, Mapping) else {}
+    return _dot_clock(str(event.get("dot")), context)
+
+
 def versions_from_events(events: Sequence[Mapping[str, Any]]) -> list[Version]:
     out = []
     for ev in events:
@@ -81,7 +88,7 @@ def versions_from_ops(ops: Sequence[Operation]) -> list[Version]:
     return out
 
 
-def _descends(a: Mapping[str, int], b: Mapping[str, int]) -> bool:
+def descends(a: Mapping[str, int], b: Mapping[str, int]) -> bool:
     """Whether ``a`` has seen everything ``b`` has (and is not ``b``)."""
     return a != b and all(a.get(k, 0) >= v for k, v in b.items())
 
@@ -108,7 +115,7 @@ def render_version_graph(
     if causal:
         for i, older in enumerate(chosen):
             for j, newer in enumerate(chosen):
-                if i != j and _descends(newer.clock, older.clock):
+                if i != j and descends(newer.clock, older.clock):
                     graph.add_edge(i, j)
         if nx.is_directed_acyclic_graph(graph):
             graph = nx.transitive_reduction(graph)
