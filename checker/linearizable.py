@@ -17,6 +17,7 @@ import time
 from collections.abc import Generator, Sequence
 from typing import Any
 
+from checker.distinct import check_distinct
 from checker.models import MODELS, compile_op, infer_model, initial_state
 from checker.ops import Op, to_json_value
 from checker.wgl import SearchOutcome, search_in_slices
@@ -26,6 +27,13 @@ PREFIX_SHOWN = 20
 # rather than exhausting memory, the complaint about Knossos.
 MAX_CONFIGURATIONS = 10_000_000
 CONCURRENT_SHOWN = 50
+ALGORITHMS = ("auto", "search")
+
+
+def _already(outcome: SearchOutcome) -> Generator[None, None, SearchOutcome]:
+    """A finished outcome in the shape of a search in slices."""
+    return outcome
+    yield  # unreachable: makes this a generator
 
 
 def check_linearizable(
@@ -35,6 +43,7 @@ def check_linearizable(
     initial: Any = None,
     max_configurations: int | None = MAX_CONFIGURATIONS,
     stop_at_first_invalid: bool = True,
+    algorithm: str = "auto",
 ) -> dict[str, Any]:
     """Check a history (from `checker.readers.read_history`) against a model.
 
@@ -43,12 +52,16 @@ def check_linearizable(
     ``time_limit_s`` seconds (or ``max_configurations`` explored) the answer is "unknown".
     Keys are searched in turn, a slice each; with ``stop_at_first_invalid`` the first key
     found not linearizable ends the check (the others are counted in ``keys_not_checked``).
+    ``algorithm`` "auto" decides keys whose written values are distinct in polynomial time
+    (`checker.distinct`) and searches the others (`checker.wgl`); "search" searches every key.
     Raises `checker.models.ModelError` for an op the model cannot interpret."""
     started = time.monotonic()
     if model == "auto":
         model = infer_model(list(ops))
     if model not in MODELS:
         raise ValueError(f"unknown model {model!r}; expected one of {', '.join(MODELS)}")
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"unknown algorithm {algorithm!r}; expected one of {ALGORITHMS}")
     deadline = None if time_limit_s is None else started + time_limit_s
     partitions: dict[Any, list[Op]] = {}
     for op in ops:
@@ -58,6 +71,8 @@ def check_linearizable(
     # Search every key in turn, a slice of work each, so that the first key found not
     # linearizable ends the check (as Porcupine does with one goroutine per key).
     runners: list[tuple[Any, list[Op], list[Op], Generator[None, None, SearchOutcome]]] = []
+    fast = algorithm == "auto"
+    distinct_keys = 0
     for key, key_ops in partitions.items():
         relevant: list[Op] = []
         steps = []
@@ -66,14 +81,21 @@ def check_linearizable(
             if step is not None:
                 relevant.append(op)
                 steps.append(step)
-        runner = search_in_slices(
-            steps,
-            [op.call for op in relevant],
-            [op.ret for op in relevant],
-            start_state,
-            deadline,
-            max_configurations,
-        )
+        calls = [op.call for op in relevant]
+        rets = [op.ret for op in relevant]
+        decided_at_once = check_distinct(steps, calls, rets, start_state) if fast else None
+        if decided_at_once is not None:
+            distinct_keys += 1
+            runner = _already(decided_at_once)
+        else:
+            runner = search_in_slices(
+                steps,
+                calls,
+                rets,
+                start_state,
+                deadline,
+                max_configurations,
+            )
         runners.append((key, key_ops, relevant, runner))
 
     configurations = 0
@@ -106,6 +128,7 @@ def check_linearizable(
         "op_count": len(ops),
         "keys": len(partitions),
         "configurations": configurations,
+        "distinct_keys": distinct_keys,
     }
     if invalid and undecided:
         result["keys_not_checked"] = undecided
