@@ -69,6 +69,13 @@ def read_history(path: str, fmt: str = "auto") -> list[Op]:
     return parse_history(read_text(path), path, fmt)
 
 
+def read_history_streaming(path: str, fmt: str = "auto") -> tuple[list[Op], str]:
+    """Read a history file as paired client operations, and the format it was read as."""
+    text = read_text(path)
+    chosen = detect_format(path, text) if fmt == "auto" else fmt
+    return parse_history(text, path, chosen), chosen
+
+
 def parse_history(text: str, path: str, fmt: str = "auto") -> list[Op]:
     """Parse history text; ``path`` is only used in messages and to guess the format."""
     if fmt not in FORMATS:
