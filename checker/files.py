@@ -2,7 +2,7 @@
 
 I/O: reads the file (through `checker.readers`). `check_history_file` is `checker.api`'s
 ``check_file`` with the options of the command line: the memory budget of the search and the
-number of worker processes.
+number of worker processes, the algorithm.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ def check_history_file(
     initial: Any = None,
     memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
     jobs: int = 1,
+    algorithm: str = "auto",
 ) -> dict[str, Any]:
     """Read one history file and check it (see `checker.linearizable.check_linearizable`).
 
@@ -33,7 +34,13 @@ def check_history_file(
     ops, chosen_format = read_history_streaming(path, fmt)
     try:
         result = check_linearizable(
-            ops, model, time_limit_s, initial, memory_limit=memory_limit, jobs=jobs
+            ops,
+            model,
+            time_limit_s,
+            initial,
+            memory_limit=memory_limit,
+            jobs=jobs,
+            algorithm=algorithm,
         )
     except ModelError as err:
         raise HistoryError(path, err.op.line, str(err).split(": ", 1)[-1]) from None

@@ -32,6 +32,7 @@ PREFIX_SHOWN = 20
 # rather than exhausting memory, the complaint about Knossos.
 MAX_CONFIGURATIONS = 10_000_000
 CONCURRENT_SHOWN = 50
+STATE_SHOWN = 200  # characters of the state in the message
 ALGORITHMS = ("auto", "search")
 DEFAULT_MEMORY_LIMIT = -1  # `checker.memory.default_limit_bytes()`
 
@@ -310,6 +311,8 @@ def _explain(item: _Key, found: SearchOutcome, keyed: bool) -> dict[str, Any]:
     if len(concurrent) > CONCURRENT_SHOWN:
         out["concurrent_count"] = len(concurrent)
     state = "nil" if found.prefix_state is None else repr(to_json_value(found.prefix_state))
+    if len(state) > STATE_SHOWN:  # a long append log: the whole state is in the result
+        state = state[: STATE_SHOWN - 3] + "..."
     if concurrent:
         why = f"no order of the {len(concurrent)} concurrent ops makes it legal"
     else:

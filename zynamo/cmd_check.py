@@ -20,6 +20,7 @@ from typing import Any
 from checker.api import FORMATS, MODELS, HistoryError, compose, exit_code
 from checker.edn import EdnError, parse
 from checker.files import check_history_file
+from checker.linearizable import ALGORITHMS
 from checker.memory import default_limit_bytes, describe, parse_size
 from zynamo.verdicts import verdict_word
 
@@ -82,6 +83,15 @@ def register(subparsers: Any) -> None:
         help="search independent keys in N worker processes (default 1); same results",
     )
     parser.add_argument(
+        "--algorithm",
+        default="auto",
+        choices=ALGORITHMS,
+        help=(
+            "auto (default): keys whose written values are distinct in polynomial time, the "
+            "others by the Wing-Gong-Lowe search; search: the search for every key"
+        ),
+    )
+    parser.add_argument(
         "--json", action="store_true", help="print every file's full result as JSON lines"
     )
     parser.add_argument("files", nargs="+", metavar="FILE", help="history files to check")
@@ -103,6 +113,7 @@ class _Options:
     time_limit: float | None
     memory_limit: int | None
     jobs: int
+    algorithm: str
 
 
 def _parse_options(args: argparse.Namespace) -> _Options:
@@ -156,7 +167,9 @@ def _parse_options(args: argparse.Namespace) -> _Options:
         jobs = 0
     if jobs < 1:
         raise _usage_error(f"--jobs {args.jobs!r} must be a positive number of processes")
-    return _Options(args.model, args.format, initial, time_limit, memory_limit, jobs)
+    return _Options(
+        args.model, args.format, initial, time_limit, memory_limit, jobs, args.algorithm
+    )
 
 
 def _verdict_line(result: dict[str, Any]) -> str:
@@ -185,6 +198,7 @@ def _check_one(path: str, options: _Options) -> dict[str, Any]:
             options.initial,
             options.memory_limit,
             options.jobs,
+            options.algorithm,
         )
     except MemoryError:
         return {
