@@ -1,11 +1,14 @@
 """Linearizability in polynomial time for a key whose written values are all distinct.
 
 No I/O. Covers registers (read / write) and the kv model (get / put / append on a string that
-starts empty) when every value written, put or appended is distinct (and not the initial
-value) and, with appends, no written value is a proper prefix of another, so that every string
-a read returns splits in at most one way into "the last put, then these appends, in order".
-Anything else (cas, sets, repeated values) is left to the Wing–Gong–Lowe search
-(`checker.wgl`), which the caller keeps for it: `check_distinct` returns None.
+starts empty) when every value written, put or appended is distinct (and neither empty nor
+the initial value) and, with appends, every string a read returns splits in at most one way
+into "the last put, then these appends, in order" (always so when no value is a prefix of
+another, as with Porcupine's ``x 3 7 y``; otherwise each split is counted by dynamic
+programming). Anything else (cas, sets, repeated values, a read that splits two ways) is left
+to the Wing–Gong–Lowe search (`checker.wgl`), which the caller keeps for it:
+`check_distinct` returns None. Time O(n log n) plus the splitting of the reads (linear in
+their length, and a read that is a prefix of one already split costs one comparison).
 
 The algorithm follows Gibbons & Korach, "Testing shared memories" (SIAM J. Comput. 26(4),
 1997), whose read-mapping case is polynomial: when each read names the write it saw, a
@@ -119,35 +122,45 @@ def _decode(steps: list[Step], initial: Any) -> _Reading | None:
         return _Reading(epoch, chain, level, chains)
     if initial != "" or not all(isinstance(v, str) for v in mutation_of):
         return None
-    if not _prefix_free(list(mutation_of)):
-        return None  # a read's string might split in several ways
-    decoder = _Decoder(steps, mutation_of)
+    if "" in mutation_of:
+        return None  # an empty put or append: not told apart from no operation
+    decoder = _Decoder(steps, mutation_of, _prefix_free(list(mutation_of)))
     reads = [i for i, step in enumerate(steps) if step[0] == READ]
     if not all(isinstance(steps[i][1], str) for i in reads):
         return None
     # Longest first, so that most reads are found as prefixes of one already split.
     reads.sort(key=lambda i: -len(steps[i][1]))
-    for i in reads:
-        epoch[i], chain[i], level[i] = decoder.decode(steps[i][1])
+    try:
+        for i in reads:
+            epoch[i], chain[i], level[i] = decoder.decode(steps[i][1])
+    except _Ambiguous:
+        return None  # a read's string splits in several ways: the search decides
     return _Reading(epoch, chain, level, decoder.chains)
 
 
+class _Ambiguous(Exception):
+    """A read's string is made of the history's writes in more than one way."""
+
+
 def _prefix_free(values: list[str]) -> bool:
-    """No value is empty or a proper prefix of another (then a prefix of its successor)."""
+    """No value is a proper prefix of another (it would be a prefix of its successor)."""
     values.sort()
-    if values and values[0] == "":
-        return False
     return not any(values[k + 1].startswith(values[k]) for k in range(len(values) - 1))
 
 
 class _Decoder:
     """Splits read strings into a put (or the initial "") and appends, reusing earlier splits:
-    a read that is a prefix of a longer read of the same epoch, at a token boundary, shares its
-    chain."""
+    a read that is a prefix of a longer read, at a token boundary of its split, shares its
+    chain (a second split of the prefix would give the longer read a second split too).
 
-    def __init__(self, steps: list[Step], mutation_of: dict[Any, int]) -> None:
+    When no value is a prefix of another, a split is found greedily; otherwise by counting
+    the splits of every suffix (dynamic programming), and a read with two splits raises
+    `_Ambiguous`."""
+
+    def __init__(self, steps: list[Step], mutation_of: dict[Any, int], prefix_free: bool) -> None:
         self._steps = steps
         self._mutation_of = mutation_of
+        self._prefix_free = prefix_free
         self._lengths = sorted({len(v) for v in mutation_of})
         self.chains: list[tuple[int, ...]] = [()]
         # per epoch: (chain id, the string it spells, its boundaries: length -> level)
@@ -165,30 +178,94 @@ class _Decoder:
         """(epoch, chain id, level) for a read of ``text``."""
         if text == "":
             return _INITIAL, 0, 0
-        first = self._token(text, 0)
-        if first < 0:
+        if self._prefix_free:
+            first = self._token(text, 0)
+            if first < 0:
+                return _IMPOSSIBLE, 0, 0
+            epochs = [first if self._steps[first][0] == WRITE else _INITIAL]
+        else:
+            epochs = list(self._known)
+        for epoch in epochs:
+            for chain_id, spelled, boundaries in self._known.get(epoch, ()):
+                if spelled.startswith(text):
+                    found = boundaries.get(len(text))
+                    if found is not None:
+                        return epoch, chain_id, found
+        split = self._greedy(text) if self._prefix_free else self._unique(text)
+        if split is None:
             return _IMPOSSIBLE, 0, 0
-        steps = self._steps
-        epoch = first if steps[first][0] == WRITE else _INITIAL
-        for chain_id, spelled, boundaries in self._known.get(epoch, ()):
-            if spelled.startswith(text):
-                found = boundaries.get(len(text))
-                if found is not None:
-                    return epoch, chain_id, found
-        at = 0 if epoch == _INITIAL else len(steps[first][1])
-        tokens: list[int] = []
+        epoch, tokens = split
+        at = 0 if epoch == _INITIAL else len(self._steps[epoch][1])
         boundaries = {at: 0}
-        while at < len(text):
-            token = self._token(text, at)
-            if token < 0 or steps[token][0] != APPEND:
-                return _IMPOSSIBLE, 0, 0  # no split, or a put that is not first
-            tokens.append(token)
-            at += len(steps[token][1])
-            boundaries[at] = len(tokens)
+        for token in tokens:
+            at += len(self._steps[token][1])
+            boundaries[at] = len(boundaries)
         chain_id = len(self.chains)
         self.chains.append(tuple(tokens))
         self._known.setdefault(epoch, []).append((chain_id, text, boundaries))
         return epoch, chain_id, len(tokens)
+
+    def _greedy(self, text: str) -> tuple[int, list[int]] | None:
+        steps = self._steps
+        first = self._token(text, 0)
+        epoch = first if steps[first][0] == WRITE else _INITIAL
+        at = 0 if epoch == _INITIAL else len(steps[first][1])
+        tokens: list[int] = []
+        while at < len(text):
+            token = self._token(text, at)
+            if token < 0 or steps[token][0] != APPEND:
+                return None  # no split, or a put that is not first
+            tokens.append(token)
+            at += len(steps[token][1])
+        return epoch, tokens
+
+    def _unique(self, text: str) -> tuple[int, list[int]] | None:
+        """The only split of ``text``; None if there is none; raises `_Ambiguous`."""
+        steps = self._steps
+        mutation_of = self._mutation_of
+        lengths = self._lengths
+        size = len(text)
+
+        def appended(at: int, length: int) -> int:
+            found = mutation_of.get(text[at : at + length], -1)
+            return found if found >= 0 and steps[found][0] == APPEND else -1
+
+        ways = [0] * (size + 1)  # splits of text[at:] into appends, counted up to 2
+        ways[size] = 1
+        for at in range(size - 1, -1, -1):
+            count = 0
+            for length in lengths:
+                end = at + length
+                if end > size:
+                    break
+                if ways[end] and appended(at, length) >= 0:
+                    count += ways[end]
+                    if count >= 2:
+                        break
+            ways[at] = min(count, 2)
+        starts = [(_INITIAL, 0)] if ways[0] else []
+        for length in lengths:
+            if length > size:
+                break
+            found = mutation_of.get(text[:length], -1)
+            if found >= 0 and steps[found][0] == WRITE and ways[length]:
+                starts.append((found, length))
+        if not starts:
+            return None
+        if len(starts) > 1 or ways[starts[0][1]] > 1:
+            raise _Ambiguous
+        epoch, at = starts[0]
+        tokens: list[int] = []
+        while at < size:
+            for length in lengths:
+                token = appended(at, length) if at + length <= size else -1
+                if token >= 0 and ways[at + length]:
+                    tokens.append(token)
+                    at += length
+                    break
+            else:  # unreachable: ways[at] == 1 on the only split
+                return None
+        return epoch, tokens
 
 
 @dataclass(slots=True)
