@@ -247,8 +247,12 @@ def run_capped(command: Sequence[str], memory_cap: int, timeout_s: float) -> Run
     wall = time.perf_counter() - began
     note = f"timeout {timeout_s:g} s" if timed_out else f"exit {child.returncode}"
     verdict = None if timed_out else _verdict(out)
-    if not timed_out and child.returncode not in (0, 1, 2) and verdict is None:
-        note += " " + ("".join(errors).strip().splitlines() or [""])[-1][:60]
+    if not timed_out and verdict is None:  # say why: "runtime: out of memory", a traceback
+        text = "".join(errors)
+        if "out of memory" in text or "MemoryError" in text:
+            note += " out of memory"
+        else:
+            note += " " + (text.strip().splitlines() or [""])[-1][:60]
     return Run(verdict, wall, usage.ru_maxrss / 1024, note)
 
 
@@ -293,12 +297,7 @@ def _word(verdict: bool | None) -> str:
     return {True: "valid", False: "INVALID", None: "unknown"}[verdict]
 
 
-SWEEP = [
-    (clients, keys, mix, crash)
-    for mix in ("mixed", "append")
-    for clients, keys in ((50, 10), (50, 5), (100, 10), (100, 5))
-    for crash in (0.0, 0.05)
-]
+SWEEP_SIZES = ((50, 10), (50, 5), (100, 10), (100, 5))  # clients, keys
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -311,7 +310,14 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--invalid", action="store_true", help="break the history")
     parser.add_argument("--both", action="store_true", help="a valid and an invalid history")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--sweep", action="store_true", help="the README's grid of shapes")
+    parser.add_argument(
+        "--sweep",
+        action="store_true",
+        help="the README's grid: mixed and append, 50/100 clients on 5/10 keys, valid and invalid",
+    )
+    parser.add_argument(
+        "--crash-rates", default="0,0.05", help="with --sweep: comma-separated crash rates"
+    )
     parser.add_argument("--memory-cap", type=int, default=2 << 30, help="bytes (RLIMIT_AS)")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per run")
     parser.add_argument("--baseline", default=None, metavar="CMD")
@@ -321,6 +327,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     args.check_args = shlex.split(args.check_args)
+    args.crash_rates = [float(rate) for rate in args.crash_rates.split(",")]
     return args
 
 
@@ -329,7 +336,9 @@ def main(argv: list[str]) -> int:
     if args.sweep:
         shapes = [
             Shape(clients, keys, args.ops, crash, mix, invalid, args.seed)
-            for clients, keys, mix, crash in SWEEP
+            for mix in ("mixed", "append")
+            for clients, keys in SWEEP_SIZES
+            for crash in args.crash_rates
             for invalid in (False, True)
         ]
     else:
