@@ -1,11 +1,12 @@
 """Linearizability in polynomial time for a key whose written values are all distinct.
 
-No I/O. Covers registers (read / write) and the kv model (get / put / append on a string that
-starts empty) when every value written, put or appended is distinct (and neither empty nor
-the initial value) and, with appends, every string a read returns splits in at most one way
+No I/O. Covers sets whose adds are distinct (`checker.distinct_sets`), and here registers
+(read / write) and the kv model (get / put / append on a string that starts empty) when every
+value written, put or appended is distinct (and neither empty nor the initial value) and, with
+appends, every string a read returns splits in at most one way
 into "the last put, then these appends, in order" (always so when no value is a prefix of
 another, as with Porcupine's ``x 3 7 y``; otherwise each split is counted by dynamic
-programming). Anything else (cas, sets, repeated values, a read that splits two ways) is left
+programming). Anything else (cas, repeated values, a read that splits two ways) is left
 to the Wing–Gong–Lowe search (`checker.wgl`), which the caller keeps for it:
 `check_distinct` returns None. Time O(n log n) plus the splitting of the reads (linear in
 their length, and a read that is a prefix of one already split costs one comparison).
@@ -55,7 +56,8 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
-from checker.models import APPEND, READ, WRITE, Step
+from checker.distinct_sets import check_distinct_set
+from checker.models import ADD, APPEND, READ, WRITE, Step
 from checker.wgl import SearchOutcome
 
 _NEG_INF = float("-inf")
@@ -82,6 +84,8 @@ def check_distinct(
 
     Arguments as `checker.wgl.search`: ``steps[i]`` op i's step code, ``calls[i]`` and
     ``rets[i]`` its invocation and completion positions (``None``: it never completed)."""
+    if any(step[0] == ADD for step in steps):
+        return check_distinct_set(steps, calls, rets) if initial == frozenset() else None
     reading = _decode(steps, initial)
     if reading is None:
         return None
@@ -100,7 +104,7 @@ def _decode(steps: list[Step], initial: Any) -> _Reading | None:
         if code == APPEND:
             has_append = True
         elif code != WRITE:
-            return None  # cas, sets: the search handles them
+            return None  # cas: the search handles it
         try:
             if a in mutation_of or a == initial:
                 return None

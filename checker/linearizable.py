@@ -82,7 +82,10 @@ def check_linearizable(
     Searched keys take turns, a slice of work each, or with ``jobs`` > 1 run in that many
     worker processes (`checker.parallel`). With ``stop_at_first_invalid`` the first key
     found not linearizable ends the check (the others are counted in ``keys_not_checked``);
-    keys decided in polynomial time are decided first, in the history's key order.
+    keys decided in polynomial time are decided first, in the history's key order. Worker
+    processes give the same verdict and explanation as one process (when one key is invalid,
+    or the invalid keys are decided in polynomial time); only the work counted before an
+    invalid key ends the check (``configurations``, ``keys_not_checked``) may differ.
     Raises `checker.models.ModelError` for an op the model cannot interpret."""
     started = time.monotonic()
     if model == "auto":

@@ -80,7 +80,10 @@ def register(subparsers: Any) -> None:
         "--jobs",
         default="1",
         metavar="N",
-        help="search independent keys in N worker processes (default 1); same results",
+        help=(
+            "search independent keys in N worker processes (default 1); same verdicts and "
+            "explanations as one process"
+        ),
     )
     parser.add_argument(
         "--algorithm",

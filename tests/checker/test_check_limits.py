@@ -114,6 +114,11 @@ def test_jobs_give_the_same_results(
         assert code == (0 if bad_key is None else 1)
         result = json.loads(capsys.readouterr().out.splitlines()[0])
         del result["time_s"]
+        if bad_key is not None:
+            # How much work other keys got before the invalid one ended the check depends on
+            # the scheduling; the verdict and the whole explanation do not.
+            del result["configurations"]
+            result.pop("keys_not_checked", None)
         results.append(result)
     assert results[0] == results[1]
     if bad_key is not None:

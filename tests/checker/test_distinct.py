@@ -15,26 +15,29 @@ from hypothesis import strategies as st
 
 from checker.api import ANY, Op, check_linearizable
 from checker.distinct import check_distinct
-from checker.models import compile_op, initial_state
+from checker.models import ADD, READ, WRITE, compile_op, initial_state
 from checker.wgl import search
 from tests.checker.test_oracle import oracle
 
-MUTATIONS = ("write", "put", "append")
+MUTATIONS = ("write", "put", "append", "add")
 # Distinct values that are prefixes of one another: a read may split in several ways.
 TANGLED = ["a", "ab", "b", "ba", "abb", "c", "bc", "cab", "aa", "ca"]
 
 
 @st.composite
 def distinct_histories(
-    draw: st.DrawFn, kv: bool, max_ops: int = 7, prefix_free: bool = True
+    draw: st.DrawFn, kv: bool, max_ops: int = 7, prefix_free: bool = True, sets: bool = False
 ) -> list[Op]:
     """A history of at most ``max_ops`` ops, every written value distinct (and, unless
     ``prefix_free`` is False, none a prefix of another)."""
     processes = draw(st.integers(2, 4))
     total = draw(st.integers(1, max_ops))
-    if kv:
+    if sets:
+        functions = ["read", "read", "add"]
+        state: Any = frozenset()
+    elif kv:
         functions = ["get", "get", "append", "append", "put"]
-        state: Any = ""
+        state = ""
     else:
         functions = ["read", "read", "write"]
         state = None
@@ -61,10 +64,10 @@ def distinct_histories(
             process = draw(st.sampled_from(idle))
             f = draw(st.sampled_from(functions))
             value: Any = None
-            if f in ("write", "put", "append"):
+            if f in MUTATIONS:
                 # Single characters: distinct, and none a prefix of another.
                 if not kv:
-                    value = started
+                    value = started  # a register's write or a set's element
                 elif prefix_free:
                     value = ("ABCDEFGHIJ" if f == "put" else "abcdefghij")[started]
                 else:
@@ -80,6 +83,8 @@ def distinct_histories(
                 op["output"] = state
             elif op["f"] == "append":
                 state += op["value"]
+            elif op["f"] == "add":
+                state = state | {op["value"]}
             else:
                 state = op["value"]
         else:
@@ -93,7 +98,7 @@ def distinct_histories(
             op["ret"] = None if crash else position
             if op["f"] in ("read", "get"):
                 if draw(st.integers(0, 5)) == 0:  # a wrong read, now and then
-                    op["output"] = _other_value(draw, kv, written)
+                    op["output"] = _other_value(draw, kv, written, sets)
             else:
                 op["output"] = ANY if crash else None
             finished.append(op)
@@ -117,7 +122,9 @@ def distinct_histories(
     ]
 
 
-def _other_value(draw: st.DrawFn, kv: bool, written: list[Any]) -> Any:
+def _other_value(draw: st.DrawFn, kv: bool, written: list[Any], sets: bool) -> Any:
+    if sets:
+        return frozenset(draw(st.lists(st.sampled_from([99, *written]), max_size=4)))
     if not kv:
         return draw(st.sampled_from([None, 99, *written]))
     puts = [v for v in written if not v.islower()]
@@ -163,10 +170,12 @@ def _assert_prefix_is_a_linearization(
     state = initial_state(model)
     for k, i in enumerate(prefix):
         code, a, _ = steps[i]
-        if code == 0:
+        if code == READ:
             assert state == a
-        elif code == 1:
+        elif code == WRITE:
             state = a
+        elif code == ADD:
+            state = state | a
         else:
             state = state + a
         for later in prefix[k + 1 :]:
@@ -205,3 +214,10 @@ def test_kv_values_that_prefix_each_other_agree_with_oracle_and_search(
     fast = check_distinct(steps, calls, rets, "")
     if fast is not None:  # None: some read splits in two ways, and the search decides
         assert fast.verdict is search(steps, calls, rets, "").verdict
+
+
+@settings(max_examples=1500, deadline=None)
+@given(distinct_histories(kv=False, sets=True))
+def test_set_agrees_with_oracle_and_search(history: list[Op]) -> None:
+    assert check_linearizable(history, "set")["valid"] is oracle(history, frozenset())
+    _agree_with_search(history, "set")
