@@ -159,3 +159,19 @@ def _parent(pid: str) -> int | None:
             return int(handle.read().rsplit(")", 1)[1].split()[1])
     except (OSError, ValueError, IndexError):
         return None
+
+
+def test_distinct_values_are_decided_without_the_search(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 60 concurrent writes of distinct values and a read of none of them: exponential for
+    # the search (--algorithm search), immediate for the polynomial path (the default).
+    lines = [f"{{:process {p}, :type :invoke, :f :write, :value {p}}}" for p in range(60)]
+    lines += ["{:process 60, :type :invoke, :f :read, :value nil}"]
+    lines += ["{:process 60, :type :ok, :f :read, :value -1}"]
+    lines += [f"{{:process {p}, :type :ok, :f :write, :value {p}}}" for p in range(60)]
+    path = tmp_path / "distinct.edn"
+    path.write_text("\n".join(lines) + "\n")
+    assert main(["check", "--time-limit", "0.3", "--algorithm", "search", str(path)]) == 2
+    assert main(["check", "--time-limit", "0.3", str(path)]) == 1
+    assert "read -> -1" in capsys.readouterr().out
