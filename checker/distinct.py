@@ -51,6 +51,7 @@ clusters in zone order, each backward cluster at a free point).
 
 from __future__ import annotations
 
+import array
 import bisect
 import itertools
 from dataclasses import dataclass
@@ -64,6 +65,7 @@ _NEG_INF = float("-inf")
 _INF = float("inf")
 _INITIAL = -1  # epoch of the initial state
 _IMPOSSIBLE = -2  # a read of a string no sequence of the history's writes can produce
+_CHAINS_TRIED = 8  # known chains of an epoch a read is compared with before it is split
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,8 +169,8 @@ class _Decoder:
         self._prefix_free = prefix_free
         self._lengths = sorted({len(v) for v in mutation_of})
         self.chains: list[tuple[int, ...]] = [()]
-        # per epoch: (chain id, the string it spells, its boundaries: length -> level)
-        self._known: dict[int, list[tuple[int, str, dict[int, int]]]] = {}
+        # per epoch: (chain id, the string it spells, the length spelled at each level)
+        self._known: dict[int, list[tuple[int, str, array.array[int]]]] = {}
 
     def _token(self, text: str, at: int) -> int:
         """The mutation whose value starts at ``at`` (at most one: values are prefix-free)."""
@@ -190,20 +192,22 @@ class _Decoder:
         else:
             epochs = list(self._known)
         for epoch in epochs:
-            for chain_id, spelled, boundaries in self._known.get(epoch, ()):
+            # The longest few: a consistent history has one chain per epoch, and one whose
+            # reads diverge is better split afresh than compared with every earlier read.
+            for chain_id, spelled, boundaries in self._known.get(epoch, ())[:_CHAINS_TRIED]:
                 if spelled.startswith(text):
-                    found = boundaries.get(len(text))
-                    if found is not None:
-                        return epoch, chain_id, found
+                    level = bisect.bisect_left(boundaries, len(text))
+                    if level < len(boundaries) and boundaries[level] == len(text):
+                        return epoch, chain_id, level
         split = self._greedy(text) if self._prefix_free else self._unique(text)
         if split is None:
             return _IMPOSSIBLE, 0, 0
         epoch, tokens = split
         at = 0 if epoch == _INITIAL else len(self._steps[epoch][1])
-        boundaries = {at: 0}
+        boundaries = array.array("q", [at])  # the length spelled after each level
         for token in tokens:
             at += len(self._steps[token][1])
-            boundaries[at] = len(boundaries)
+            boundaries.append(at)
         chain_id = len(self.chains)
         self.chains.append(tuple(tokens))
         self._known.setdefault(epoch, []).append((chain_id, text, boundaries))
