@@ -17,11 +17,18 @@ import traceback
 from dataclasses import dataclass
 from typing import Any
 
-from checker.api import FORMATS, MODELS, HistoryError, compose, exit_code
+from checker.api import (
+    ALGORITHMS,
+    FORMATS,
+    MODELS,
+    HistoryError,
+    check_file,
+    compose,
+    default_limit_bytes,
+    exit_code,
+)
 from checker.edn import EdnError, parse
-from checker.files import check_history_file
-from checker.linearizable import ALGORITHMS
-from checker.memory import default_limit_bytes, describe, parse_size
+from checker.memory import describe, parse_size
 from zynamo.verdicts import verdict_word
 
 EXIT_BAD_ARGS = 254
@@ -193,7 +200,7 @@ def _check_one(path: str, options: _Options) -> dict[str, Any]:
     Raises `HistoryError` for bad input and anything else for a bug of the checker."""
     started = time.monotonic()
     try:
-        return check_history_file(
+        return check_file(
             path,
             options.model,
             options.fmt,
