@@ -5,8 +5,10 @@ Nodes read wall time as their monotonic clock plus an offset that the admin op `
 ``bump`` moves each target's clock by its own random amount (up to ``clock_max_skew_ms`` either
 way); mode ``strobe`` flips each target's clock between its skew and skew + delta every
 ``strobe_period_ms`` for ``strobe_duration_ms`` (the call lasts that long), as Jepsen's strobe
-does. ``stop-clock`` and ``heal`` reset every reachable node to no skew. Randomness from the
-seeded ``random.Random`` given. Does network I/O (the admin channel).
+does; mode ``scramble`` (Jepsen's ``scramble-clocks``) sets each target's clock to its own
+random offset (within ±``clock_max_skew_ms``), so the nodes disagree with each other and not
+just with real time. ``stop-clock`` and ``heal`` reset every reachable node to no skew.
+Randomness from the seeded ``random.Random`` given. Does network I/O (the admin channel).
 """
 
 from __future__ import annotations
@@ -55,7 +57,13 @@ class ClockNemesis:
         targets = choose_targets(op.value.get("targets", "one"), self.nodes, self.live(), self.rng)
         if mode == "bump":
             return {"mode": "bump", "offsets": self._bump(targets, op.value)}
+        if mode == "scramble":
+            return {"mode": "scramble", "offsets": self._scramble(targets)}
         return self._strobe(targets, op.value)
+
+    def _scramble(self, targets: Sequence[str]) -> dict[str, float]:
+        size = self.options.clock_max_skew_ms
+        return {node: self._set(node, offset_ms=self.rng.randint(-size, size)) for node in targets}
 
     def _delta_ms(self, value: dict[str, Any], key: str) -> int:
         """``value[key]`` if given, else a random non-zero skew within ±clock_max_skew_ms."""

@@ -101,6 +101,8 @@ def cluster_config(options: TestOptions) -> ClusterConfig:
         n=options.n,
         r=options.r,
         w=options.w,
+        pr=options.pr,
+        pw=options.pw,
         versioning=options.versioning,
         request_timeout_ms=options.timeout_ms,
         anti_entropy_interval_ms=options.anti_entropy_interval_ms,
@@ -261,7 +263,9 @@ def real_environment(options: TestOptions, config: ClusterConfig, directory: Pat
     """The environment ``zynamo test`` runs in: local processes behind Toxiproxy."""
     from zynamo.env.real import RealEnvironment
 
-    return RealEnvironment(directory, config, toxiproxy_url=options.toxiproxy, seed=options.seed)
+    return RealEnvironment(
+        directory, config, toxiproxy_url=options.toxiproxy, seed=options.seed, sync=options.sync
+    )
 
 
 def run_test(

@@ -17,7 +17,9 @@ acknowledged write survives ``kill -9``. ZeroMQ's I/O threads run under ``SCHED_
 (``cluster.net.io_threads``), so the sends of a batch do not each preempt the loop.
 
 A frame that does not decode, or a handler that raises, is logged with the sender and the reason
-and the loop carries on. SIGTERM and SIGINT close the sockets and the store and exit 0.
+and the loop carries on. SIGTERM and SIGINT close the sockets and the store and exit 0. A store
+that fails its checks on open (``CorruptStoreError``) stops the node before it serves anything:
+one ``REFUSAL`` log line, exit code ``EXIT_CORRUPT_STORE``.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ from cluster.core import (
 )
 from cluster.net.frames import batches, pack, unpack
 from cluster.net.io_threads import defer_new_io_threads, threads
-from cluster.storage import SqliteStore
+from cluster.storage import CorruptStoreError, SqliteStore
 
 log = logging.getLogger("zynamo.server")
 
@@ -89,6 +91,11 @@ _SNDMORE_NOBLOCK = int(zmq.SNDMORE | zmq.NOBLOCK)
 _RCVMORE = int(zmq.RCVMORE)
 
 CLIENT_TYPES = frozenset({ClientGet, ClientPut, AdminRequest})
+
+# A node whose database file is damaged does not start: it logs one line starting with this
+# and exits with this code, rather than serve what the damage made of its data.
+REFUSAL = "refusing to start: the database is damaged:"
+EXIT_CORRUPT_STORE = 3
 
 # Set to a directory to write a cProfile of the node loop there (``<name>.prof``) on exit.
 PROFILE_ENV = "ZYNAMO_PROFILE_DIR"
@@ -191,6 +198,9 @@ class Server:
         self.store = SqliteStore(node_dir / "data.sqlite3", sync=settings.sync)
         generation = int(self.store.get_meta("generation") or 0) + 1
         self.store.set_meta("generation", str(generation))  # committed before we serve
+        # ... and synced whatever ``sync`` says: a generation lost to a power failure would be
+        # reused, and peers would take the new incarnation's heartbeats for old ones.
+        self.store.sync()
         self.node = Node(
             name=settings.name,
             config=settings.config,
@@ -520,7 +530,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as err:
         log.error("%s", err)
         return 2
-    server = Server(settings, node_dir)
+    try:
+        server = Server(settings, node_dir)
+    except CorruptStoreError as err:
+        # One line that says it all; the operator (or the nemesis) decides what comes next.
+        log.error("%s %s", REFUSAL, err)
+        return EXIT_CORRUPT_STORE
     server.stopping = bool(stop_requested)
     profile_dir = os.environ.get(PROFILE_ENV)
     try:

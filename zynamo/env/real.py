@@ -37,11 +37,13 @@ class RealEnvironment:
         config: ClusterConfig,
         toxiproxy_url: str | None = None,
         seed: int | None = None,
+        sync: str = "normal",
     ) -> None:
         self.directory = directory
         self.config = config
         self.toxiproxy_url = toxiproxy_url
         self.seed = seed
+        self.sync = sync
         self._stack = ExitStack()
         self._url = ""
         self._net: ProxyNet | None = None
@@ -57,7 +59,9 @@ class RealEnvironment:
             )
             self._url = self.toxiproxy_url or toxiproxy.url
             net = ProxyNet(toxiproxy, self.config.nodes, prefix=f"zynamo-{os.getpid()}-")
-            cluster = LocalCluster(self.directory / "cluster", self.config, dial=net.dial)
+            cluster = LocalCluster(
+                self.directory / "cluster", self.config, dial=net.dial, sync=self.sync
+            )
             net.setup(cluster.ports)
             stack.callback(net.teardown)
             admin = AdminChannel(cluster.endpoints)
