@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from nemesis.base import FaultOp
+from nemesis.effects import effect
 from nemesis.errors import NemesisError
 from nemesis.options import CLOCK_MODES, NemesisOptions
 from nemesis.shapes import check_choice
@@ -52,14 +53,22 @@ class ClockNemesis:
         if op.fault != "clock":
             raise ValueError(f"the clock nemesis cannot do {op.f!r}")
         if not op.starts:
-            return {"offsets": self._reset(self.live())}
+            reset = self._reset(self.live())
+            return {"offsets": reset, "effect": effect("clocks reset", True)}
         mode = check_choice("clock mode", op.value.get("mode", "bump"), CLOCK_MODES)
         targets = choose_targets(op.value.get("targets", "one"), self.nodes, self.live(), self.rng)
+        value: dict[str, Any]
         if mode == "bump":
-            return {"mode": "bump", "offsets": self._bump(targets, op.value)}
-        if mode == "scramble":
-            return {"mode": "scramble", "offsets": self._scramble(targets)}
-        return self._strobe(targets, op.value)
+            value = {"mode": "bump", "offsets": self._bump(targets, op.value)}
+        elif mode == "scramble":
+            value = {"mode": "scramble", "offsets": self._scramble(targets)}
+        else:
+            value = self._strobe(targets, op.value)
+        offsets: dict[str, float] = value["offsets"]
+        shown = ", ".join(f"{node} {ms:+,.0f} ms" for node, ms in offsets.items())
+        moved = any(offsets.values()) or bool(value.get("flips"))
+        value["effect"] = effect(f"clock {mode}: {shown or 'nobody'}", moved)
+        return value
 
     def _scramble(self, targets: Sequence[str]) -> dict[str, float]:
         size = self.options.clock_max_skew_ms

@@ -100,6 +100,15 @@ def majorities_ring(nodes: Collection[str], rng: random.Random) -> dict[str, fro
     }
 
 
+def minority_third(nodes: Collection[str], rng: random.Random) -> dict[str, frozenset[str]]:
+    """A random third of the nodes (at least one, always a minority) cut off, together, from
+    the other two thirds: a smaller minority than ``random-halves`` leaves."""
+    names = _shuffled(nodes, rng)
+    _at_least(names, 2, "minority-third")
+    cut = max(1, len(names) // 3)
+    return complete_grudge([names[:cut], names[cut:]])
+
+
 def bridge(nodes: Collection[str], rng: random.Random) -> dict[str, frozenset[str]]:
     """Jepsen's ``bridge``: random halves that cannot hear each other, except one node of the
     larger half (the bridge) that hears, and is heard by, everyone."""

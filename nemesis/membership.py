@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from nemesis.base import FaultOp
+from nemesis.effects import effect
 from nemesis.errors import NemesisError
 from nemesis.targets import choose_targets
 
@@ -57,7 +58,9 @@ class MembershipNemesis:
         if op.fault != "membership":
             raise ValueError(f"the membership nemesis cannot do {op.f!r}")
         if not op.starts:
-            return {"joined": self._join_back()}
+            joined = self._join_back()
+            summary = f"{', '.join(joined)} joined back" if joined else "nobody to join back"
+            return {"joined": joined, "effect": effect(summary, bool(joined))}
         members = [n for n in self.live() if n not in self.left]
         # Never empty the cluster: at least one member stays.
         eligible = members if len(members) > 1 else []
@@ -71,7 +74,8 @@ class MembershipNemesis:
             except Exception as err:
                 raise NemesisError(f"leave {node}: {err}") from err
             self.left.append(node)
-        return {"left": list(targets)}
+        summary = f"{', '.join(targets)} left the ring" if targets else "nobody could leave"
+        return {"left": list(targets), "effect": effect(summary, bool(targets))}
 
     def _join_back(self) -> list[str]:
         joined: list[str] = []

@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from cluster.net import free_ports
 from nemesis.shapes import PARTITION_MODES, check_choice
@@ -40,6 +41,7 @@ Link = tuple[str, str]  # (sender, receiver)
 LINK_ARROW = "->"
 DROP_TOXIC = "zynamo-drop"  # + "-upstream" / "-downstream"
 LATENCY_TOXIC = "zynamo-latency"
+OTHER_TOXIC = "zynamo-toxic-"  # + kind: the toxic nemesis's (reset_peer, slicer, ...)
 BANDWIDTH_TOXIC = "zynamo-bandwidth"
 STREAMS = ("upstream", "downstream")
 
@@ -226,6 +228,28 @@ class ProxyNet:
         """Remove latency and bandwidth limits from ``links`` (default: every link)."""
         self._restore(self._check_links(self.links if links is None else links), partition=False)
 
+    def add_toxic(self, links: Iterable[Link], kind: str, attributes: dict[str, Any]) -> list[Link]:
+        """Put a toxic of ``kind`` with ``attributes`` on the upstream of each link (replacing
+        one of the same kind); returns the links."""
+        checked = self._check_links(links)
+        name = OTHER_TOXIC + kind
+        for link in checked:
+            proxy = self.proxy_name(link)
+            if name in {t.name for t in self.toxiproxy.toxics(proxy)}:
+                self.toxiproxy.remove_toxic(proxy, name)
+            self.toxiproxy.add_toxic(proxy, kind, "upstream", attributes, name)
+        return checked
+
+    def remove_toxics(self, links: Iterable[Link] | None = None) -> None:
+        """Take the toxics ``add_toxic`` put on ``links`` off (default: every link)."""
+        wanted = {
+            self.proxy_name(link)
+            for link in self._check_links(self.links if links is None else links)
+        }
+        for info in self._our_proxies():
+            if info.name in wanted:
+                self._heal_proxy(info, _is_other, enable=False)
+
     def heal(self) -> None:
         """Every link of this net enabled and free of toxics. Idempotent."""
         for info in self._our_proxies():
@@ -266,6 +290,10 @@ class ProxyNet:
 
 def _is_drop(toxic: str) -> bool:
     return toxic.startswith(DROP_TOXIC)
+
+
+def _is_other(toxic: str) -> bool:
+    return toxic.startswith(OTHER_TOXIC)
 
 
 def _is_slow(toxic: str) -> bool:

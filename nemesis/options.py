@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nemesis.grudge import parse_grudge
-from nemesis.shapes import PARTITION_MODES, PARTITION_SHAPES, check_choice
+from nemesis.shapes import ACCEPTED_SHAPES, PARTITION_MODES, PARTITION_SHAPES, check_choice
 from nemesis.targets import TARGETS, TargetSpec, parse_targets
 
 CLOCK_MODES = ("bump", "strobe", "scramble")
@@ -28,7 +28,7 @@ MEMBERSHIP_MODES = ("leave-rejoin", "join", "force-remove")
 
 # Options that hold several names, each checked against the accepted ones.
 CHOICE_OPTIONS = {
-    "partition_shapes": PARTITION_SHAPES,
+    "partition_shapes": ACCEPTED_SHAPES,
     "partition_modes": PARTITION_MODES,
     "clock_modes": CLOCK_MODES,
     "disk_modes": DISK_MODES,

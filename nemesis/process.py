@@ -15,6 +15,7 @@ import time
 from typing import Any, Protocol
 
 from nemesis.base import FaultOp
+from nemesis.effects import effect
 from nemesis.errors import NemesisError
 from nemesis.targets import choose_targets
 
@@ -80,6 +81,7 @@ class KillNemesis:
         self.cluster = cluster
         self.rng = rng
         self.killed: list[str] = []  # killed by us and not restarted yet
+        self.killed_at: dict[str, float] = {}
 
     def invoke(self, op: FaultOp) -> dict[str, Any]:
         _check_fault(op, "kill")
@@ -91,10 +93,19 @@ class KillNemesis:
                 except Exception as err:
                     raise NemesisError(f"kill {node}: {err}") from err
                 self.killed.append(node)
-            return {"nodes": list(targets)}
-        return {"nodes": self._restart()}
+                self.killed_at[node] = time.monotonic()
+            summary = f"kill {', '.join(targets) or 'nobody'}"
+            return {"nodes": list(targets), "effect": effect(summary, bool(targets))}
+        down_s: dict[str, float] = {}
+        restarted = self._restart(down_s)
+        summary = "; ".join(f"{node}: down {s:.1f} s" for node, s in down_s.items())
+        return {
+            "nodes": restarted,
+            "down_s": down_s,
+            "effect": effect(summary or "nobody to restart", bool(down_s)),
+        }
 
-    def _restart(self) -> list[str]:
+    def _restart(self, down_s: dict[str, float] | None = None) -> list[str]:
         restarted: list[str] = []
         failures: list[str] = []
         for node in list(self.killed):
@@ -103,6 +114,9 @@ class KillNemesis:
                     self.cluster.start_node(node)
                     restarted.append(node)
                 self.killed.remove(node)
+                since = self.killed_at.pop(node, None)
+                if down_s is not None and since is not None:
+                    down_s[node] = round(time.monotonic() - since, 1)
             except Exception as err:  # keep restarting the others
                 failures.append(f"restart {node}: {err}")
         if failures:
@@ -119,6 +133,7 @@ class PauseNemesis:
     def __init__(self, cluster: ProcessCluster, rng: random.Random) -> None:
         self.cluster = cluster
         self.rng = rng
+        self.paused_at = time.monotonic()
 
     def invoke(self, op: FaultOp) -> dict[str, Any]:
         _check_fault(op, "pause")
@@ -130,8 +145,13 @@ class PauseNemesis:
                     _settle(self.cluster, node, paused=True)
                 except Exception as err:
                     raise NemesisError(f"pause {node}: {err}") from err
-            return {"nodes": list(targets)}
-        return {"nodes": self._resume()}
+            self.paused_at = time.monotonic()
+            summary = f"pause {', '.join(targets) or 'nobody'}"
+            return {"nodes": list(targets), "effect": effect(summary, bool(targets))}
+        resumed = self._resume()
+        held = time.monotonic() - self.paused_at
+        summary = f"{', '.join(resumed)} resumed after {held:.1f} s" if resumed else ""
+        return {"nodes": resumed, "effect": effect(summary or "nobody to resume", bool(resumed))}
 
     def _resume(self) -> list[str]:
         """Resume every paused node of the cluster: ours, and any an interrupted earlier step

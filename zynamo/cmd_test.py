@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from nemesis.registry import accepted_packages
-from nemesis.shapes import PARTITION_MODES, PARTITION_SHAPES
+from nemesis.shapes import ACCEPTED_SHAPES, PARTITION_MODES
 from zynamo.cli import EXIT_HARNESS_FAILED, UsageError
 from zynamo.nemesis_flags import add_nemesis_flags, flag_message, nemesis_values
 from zynamo.options import WORKLOADS, TestOptions
@@ -41,7 +41,7 @@ def add_test_flags(parser: argparse.ArgumentParser, matrix: bool = False) -> Non
     parser.add_argument(
         "--partition",
         default=",".join(DEFAULTS.partition_shapes),
-        help=f"partition shapes to choose from: {', '.join(PARTITION_SHAPES)}",
+        help=f"partition shapes to choose from: {', '.join(ACCEPTED_SHAPES)}",
     )
     parser.add_argument(
         "--partition-mode",

@@ -17,7 +17,7 @@ from cluster.core import VERSIONINGS
 from cluster.storage import SYNC_MODES
 from nemesis.options import NemesisOptions
 from nemesis.registry import NO_FAULTS, accepted_packages
-from nemesis.shapes import PARTITION_MODES, PARTITION_SHAPES
+from nemesis.shapes import ACCEPTED_SHAPES, PARTITION_MODES
 from workloads.catalog import WORKLOADS as CATALOG
 
 WORKLOADS = tuple(CATALOG)
@@ -73,8 +73,8 @@ class TestOptions:
         if self.sync not in SYNC_MODES:
             raise ValueError(_accepted("--sync", self.sync, SYNC_MODES))
         for shape in self.partition_shapes:
-            if shape not in PARTITION_SHAPES:
-                raise ValueError(_accepted("--partition", shape, PARTITION_SHAPES))
+            if shape not in ACCEPTED_SHAPES:
+                raise ValueError(_accepted("--partition", shape, ACCEPTED_SHAPES))
         if self.partition_mode not in PARTITION_MODES:
             raise ValueError(_accepted("--partition-mode", self.partition_mode, PARTITION_MODES))
         merged = dataclasses.replace(

@@ -36,6 +36,7 @@ from typing import Any
 from cluster.core import ClusterConfig, Ring
 from cluster.net import ClientError
 from nemesis.base import FaultOp, Nemesis, NoopNemesis
+from nemesis.effects import describe_effect, fault_effects
 from workloads.base import KeyPool, Quorum, Workload
 from workloads.catalog import make_workload
 from workloads.generator import LoadSettings, WorkloadCounts, final_reads, run_workload
@@ -167,6 +168,8 @@ class NemesisRunner:
         if error:
             completion["error"] = error
             self.progress(f"nemesis {op.f} failed: {error}")
+        elif line := describe_effect(op.f, value):
+            self.progress(line)  # what the fault did, or a warning that it did nothing
         self.recorder.record(completion)
         if op.starts:
             self.active = self.active | {op.fault}
@@ -351,6 +354,7 @@ def run_test(
     progress(f"checking {len(history)} history records")
     phases.start("check")
     results = check_records(history, workload.checkers, n=options.n)
+    results["faults"] = fault_effects(history)  # what each fault did; those that did nothing
     (directory / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     phases.start("report")
     write_report(directory)
