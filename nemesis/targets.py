@@ -96,7 +96,7 @@ def pick_targets(spec: TargetSpec, nodes: Sequence[str], rng: random.Random) -> 
     n = len(nodes)
     size = {
         "one": min(1, n),
-        "minority": minority_size(n),
+        "minority": max(0, minority_size(n)),
         "majority": majority_size(n) if n else 0,
         "all": n,
     }[keyword]
