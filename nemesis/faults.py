@@ -103,6 +103,13 @@ def dropped_sends(env: FaultEnvironment) -> int | None:
     return total
 
 
+def _membership_value(options: NemesisOptions, rng: random.Random) -> dict[str, Any]:
+    return {
+        "targets": spec_to_json(rng.choice(options.membership_targets)),
+        "mode": rng.choice(options.membership_modes),
+    }
+
+
 def _partition(env: FaultEnvironment, rng: random.Random, opts: NemesisOptions) -> FaultNemesis:
     return PartitionNemesis(_network(env), rng, opts, lambda: dropped_sends(env))
 
@@ -126,7 +133,7 @@ def _clock(env: FaultEnvironment, rng: random.Random, opts: NemesisOptions) -> F
 
 def _membership(env: FaultEnvironment, rng: random.Random, opts: NemesisOptions) -> FaultNemesis:
     processes = env.processes
-    return MembershipNemesis(env.membership, lambda: live_nodes(processes), rng)
+    return MembershipNemesis(env.membership, lambda: live_nodes(processes), rng, processes.kill)
 
 
 NEEDS_STORAGE = (
@@ -188,7 +195,7 @@ BUILTIN_FAULTS = (
     Fault(
         "membership",
         _membership,
-        _targets_value("membership_targets"),
+        _membership_value,
         _lacks_membership,
         heal_order=40,
     ),

@@ -104,6 +104,7 @@ class ProxyNet:
         self.node_host = node_host
         self.listen_host = listen_host
         self._listen: dict[Link, str] = {}  # link -> "host:port" its proxy listens on
+        self._upstream: dict[str, str] = {}  # node -> "host:port" of the node itself
 
     # ------------------------------------------------------------------ wiring
 
@@ -136,6 +137,25 @@ class ProxyNet:
                 upstream=f"{self.node_host}:{int(ports[link[1]])}",
             )
             self._listen[link] = info.listen
+            self._upstream[link[1]] = f"{self.node_host}:{int(ports[link[1]])}"
+
+    def add_node(self, node: str, port: int) -> list[Link]:
+        """A node joins: create the proxies of its links with every node of the net (towards
+        ``port``, its own); returns the new links. A node already in the net is left alone."""
+        if node in self.nodes:
+            return []
+        self.nodes = (*self.nodes, node)
+        new = [link for link in self.links if node in link]
+        upstream = {dst: self._upstream.get(dst) for _, dst in new}
+        upstream[node] = f"{self.node_host}:{int(port)}"
+        for link, listen_port in zip(new, free_ports(len(new)), strict=True):
+            info = self.toxiproxy.create_proxy(
+                self.proxy_name(link),
+                listen=f"{self.listen_host}:{listen_port}",
+                upstream=str(upstream[link[1]]),
+            )
+            self._listen[link] = info.listen
+        return new
 
     def dial(self, src: str, dst: str) -> str:
         """The ZeroMQ address node ``src`` connects to for peer ``dst``: its proxy."""

@@ -36,6 +36,32 @@ from workloads.net_client import NetClient
 DB_FILE = "data.sqlite3"  # a node's store in its directory (cluster.net.server)
 
 
+class ProxiedMembership:
+    """Join and leave on the ``LocalCluster``; a node that joins gets proxies for its links
+    first, so every link of the newcomer can be cut and slowed like the others."""
+
+    def __init__(self, cluster: LocalCluster, net: ProxyNet | None) -> None:
+        self.cluster = cluster
+        self.net = net
+
+    @property
+    def nodes(self) -> tuple[str, ...]:
+        return self.cluster.nodes
+
+    def leave(self, node: str) -> Any:
+        return self.cluster.leave(node)
+
+    def join(self, node: str | None = None) -> Any:
+        net = self.net
+        if net is None:
+            return self.cluster.join(node)
+
+        def add_links(name: str, port: int) -> None:
+            net.add_node(name, port)
+
+        return self.cluster.join(node, before_start=add_links)
+
+
 class RealEnvironment:
     """``zynamo.env.base.Environment`` over local processes behind Toxiproxy."""
 
@@ -98,7 +124,7 @@ class RealEnvironment:
 
     @property
     def membership(self) -> MembershipCluster | None:
-        return self._running()
+        return ProxiedMembership(self._running(), self._net)
 
     def admin(self, node: str, op: str, /, **args: Any) -> Any:
         if self._admin is None:
