@@ -42,6 +42,7 @@ PORT_RANGE = (20000, 32000)
 READY_TIMEOUT_S = 20.0
 LINK_WAIT_S = 3.0
 STOP_TIMEOUT_S = 5.0
+FORCE_RESEND_S = 5.0  # how often ``leave`` repeats a forced removal while waiting for it
 
 Dial = Callable[[str, str], str]
 
@@ -574,7 +575,14 @@ class LocalCluster:
             except ClientError as err:
                 raise ClusterError(f"leave {node}: {err}") from None
 
+            resend_at = [time.monotonic() + FORCE_RESEND_S]
+
             def done() -> bool:
+                if not running and time.monotonic() >= resend_at[0]:
+                    # Ask again now and then: a member that had not heard the removal may
+                    # still gossip the node as present; the request is idempotent.
+                    resend_at[0] = time.monotonic() + FORCE_RESEND_S
+                    client.admin(others[0], "leave", node=node, force=True)
                 if running and client.admin(node, "status")["status"] != "left":
                     return False
                 for other in others:  # and everyone knows, before it stops gossiping
