@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from cluster.core import VERSIONINGS
+from cluster.storage import SYNC_MODES
+from nemesis.options import NemesisOptions
 from nemesis.registry import NO_FAULTS, accepted_packages
-from nemesis.shapes import PARTITION_MODES, PARTITION_SHAPES
+from nemesis.shapes import ACCEPTED_SHAPES, PARTITION_MODES
 from workloads.catalog import WORKLOADS as CATALOG
 
 WORKLOADS = tuple(CATALOG)
@@ -52,8 +54,41 @@ class TestOptions:
     ops_per_key: int = 100
     anti_entropy_interval_ms: int = 2000
     env: str = "real"
+    # --- the nemesis's parameters and what storage and strict quorums the cluster runs with
+    pr: int = 0  # primaries that must answer a read (0: sloppy quorum only)
+    pw: int = 0  # primaries that must acknowledge a write
+    sync: str = "normal"  # SQLite's synchronous setting on every node: off, normal, full
+    # Every other fault parameter (targets, grudges, skew, latency, storage, message, toxic);
+    # partition_shapes and partition_mode above are folded into it, so test.json holds the
+    # options the nemesis actually ran with.
+    nemesis_options: NemesisOptions = dataclasses.field(default_factory=NemesisOptions)
 
     def __post_init__(self) -> None:
+        self._check_run()
+        self._check_nemesis_block()
+
+    def _check_nemesis_block(self) -> None:
+        for flag, value, bound in (("--pr", self.pr, self.r), ("--pw", self.pw, self.w)):
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= bound:
+                raise ValueError(
+                    f"{flag}: must be between 0 and --{flag[3]}={bound}, got {value!r}"
+                )
+        if self.sync not in SYNC_MODES:
+            raise ValueError(_accepted("--sync", self.sync, SYNC_MODES))
+        for shape in self.partition_shapes:
+            if shape not in ACCEPTED_SHAPES:
+                raise ValueError(_accepted("--partition", shape, ACCEPTED_SHAPES))
+        if self.partition_mode not in PARTITION_MODES:
+            raise ValueError(_accepted("--partition-mode", self.partition_mode, PARTITION_MODES))
+        merged = dataclasses.replace(
+            self.nemesis_options,
+            partition_shapes=tuple(self.partition_shapes),
+            partition_modes=(self.partition_mode,),
+        )
+        merged.check_nodes(tuple(f"n{i}" for i in range(1, self.nodes + 1)))
+        object.__setattr__(self, "nemesis_options", merged)  # frozen: set once, here
+
+    def _check_run(self) -> None:
         if self.env not in ENVIRONMENTS:
             raise ValueError(_accepted("--env", self.env, ENVIRONMENTS))
         if self.workload not in WORKLOADS:
@@ -64,11 +99,6 @@ class TestOptions:
                 raise ValueError(_accepted("--nemesis", fault, nemeses))
         if NO_FAULTS in self.nemesis and len(self.nemesis) > 1:
             raise ValueError("--nemesis: 'none' cannot be combined with other faults")
-        for shape in self.partition_shapes:
-            if shape not in PARTITION_SHAPES:
-                raise ValueError(_accepted("--partition", shape, PARTITION_SHAPES))
-        if self.partition_mode not in PARTITION_MODES:
-            raise ValueError(_accepted("--partition-mode", self.partition_mode, PARTITION_MODES))
         if self.versioning not in VERSIONINGS:
             raise ValueError(_accepted("--versioning", self.versioning, VERSIONINGS))
         if self.nodes < 1:
@@ -108,6 +138,7 @@ class TestOptions:
         data["nemesis"] = list(self.nemesis)
         data["partition_shapes"] = list(self.partition_shapes)
         data["results_dir"] = str(self.results_dir)
+        data["nemesis_options"] = self.nemesis_options.to_json()
         return data
 
     @classmethod
@@ -119,4 +150,6 @@ class TestOptions:
                 values[name] = tuple(values[name])
         if "results_dir" in values:
             values["results_dir"] = Path(values["results_dir"])
+        if isinstance(values.get("nemesis_options"), dict):
+            values["nemesis_options"] = NemesisOptions.from_mapping(values["nemesis_options"])
         return cls(**values)

@@ -36,7 +36,8 @@ from typing import Any
 from cluster.core import ClusterConfig, Ring
 from cluster.net import ClientError
 from nemesis.base import FaultOp, Nemesis, NoopNemesis
-from nemesis.environment import Clock
+from nemesis.effects import describe_effect, fault_effects
+from nemesis.timekeeping import Clock
 from workloads.base import KeyPool, Quorum, Workload
 from workloads.catalog import make_workload
 from workloads.generator import LoadSettings, WorkloadCounts, final_reads, run_workload
@@ -102,6 +103,8 @@ def cluster_config(options: TestOptions) -> ClusterConfig:
         n=options.n,
         r=options.r,
         w=options.w,
+        pr=options.pr,
+        pw=options.pw,
         versioning=options.versioning,
         request_timeout_ms=options.timeout_ms,
         anti_entropy_interval_ms=options.anti_entropy_interval_ms,
@@ -169,6 +172,8 @@ class NemesisRunner:
         if error:
             completion["error"] = error
             self.progress(f"nemesis {op.f} failed: {error}")
+        elif line := describe_effect(op.f, value):
+            self.progress(line)  # what the fault did, or a warning that it did nothing
         self.recorder.record(completion)
         if op.starts:
             self.active = self.active | {op.fault}
@@ -321,7 +326,9 @@ def default_environment(
         return SimEnvironment(config, seed=options.seed)
     from zynamo.env.real import RealEnvironment
 
-    return RealEnvironment(directory, config, toxiproxy_url=options.toxiproxy, seed=options.seed)
+    return RealEnvironment(
+        directory, config, toxiproxy_url=options.toxiproxy, seed=options.seed, sync=options.sync
+    )
 
 
 def run_test(
@@ -423,6 +430,7 @@ def run_test(
     progress(f"checking {len(history)} history records")
     phases.start("check")
     results = check_records(history, workload.checkers, n=options.n)
+    results["faults"] = fault_effects(history)  # what each fault did; those that did nothing
     (directory / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     if report:
         phases.start("report")

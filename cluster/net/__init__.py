@@ -4,6 +4,8 @@
   ``Node``, SQLite storage, timers on the monotonic clock (run by ``python -m cluster.net``);
 - ``cluster.net.frames`` — how messages travel in ZeroMQ frames (batches);
 - ``cluster.net.io_threads`` — scheduling of ZeroMQ's I/O threads;
+- ``cluster.net.message_faults`` — drop, duplicate, reorder, delay of peer messages, set
+  through the node's ``message-faults`` admin op;
 - ``cluster.net.client`` — ``Client`` (blocking) and ``AsyncClient`` (asyncio);
 - ``cluster.net.local`` — ``LocalCluster``: node processes on loopback, their faults
   (kill, pause, restart) and membership changes.
@@ -14,9 +16,11 @@ Network, file, process and signal I/O. What other packages may use is in ``__all
 from cluster.core import ClientError, GetResult, PutResult
 from cluster.net.client import AsyncClient, Client
 from cluster.net.local import CLUSTER_FILE, ClusterError, LocalCluster, free_ports
+from cluster.net.server import REFUSAL
 
 __all__ = [
     "CLUSTER_FILE",
+    "REFUSAL",
     "AsyncClient",
     "Client",
     "ClientError",

@@ -40,9 +40,10 @@ from cluster.sim import (
     run_blocking,
     worker_sleep,
 )
-from nemesis.environment import Clock, Link, Network
+from nemesis.environment import Link, Network
 from nemesis.membership import MembershipCluster
 from nemesis.process import ProcessCluster
+from nemesis.timekeeping import Clock
 from workloads.client import Client
 from workloads.protocol_client import ProtocolClient
 from zynamo.env.journals import JournalCollector
