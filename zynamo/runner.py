@@ -323,7 +323,7 @@ def default_environment(
     if options.env == "sim":
         from zynamo.env.sim import SimEnvironment
 
-        return SimEnvironment(config, seed=options.seed)
+        return SimEnvironment(config, seed=options.seed, sync=options.sync)
     from zynamo.env.real import RealEnvironment
 
     return RealEnvironment(

@@ -16,11 +16,9 @@ Network, file, process and signal I/O. What other packages may use is in ``__all
 from cluster.core import ClientError, GetResult, PutResult
 from cluster.net.client import AsyncClient, Client
 from cluster.net.local import CLUSTER_FILE, ClusterError, LocalCluster, free_ports
-from cluster.net.server import REFUSAL
 
 __all__ = [
     "CLUSTER_FILE",
-    "REFUSAL",
     "AsyncClient",
     "Client",
     "ClientError",

@@ -52,6 +52,7 @@ from cluster.core import (
     ClusterConfig,
     Effect,
     Log,
+    MessageFaults,
     Node,
     Reply,
     Send,
@@ -61,8 +62,7 @@ from cluster.core import (
 )
 from cluster.net.frames import batches, pack, unpack
 from cluster.net.io_threads import defer_new_io_threads, threads
-from cluster.net.message_faults import MessageFaults
-from cluster.storage import CorruptStoreError, SqliteStore
+from cluster.storage import REFUSAL, CorruptStoreError, SqliteStore
 
 log = logging.getLogger("zynamo.server")
 
@@ -95,7 +95,6 @@ CLIENT_TYPES = frozenset({ClientGet, ClientPut, AdminRequest})
 
 # A node whose database file is damaged does not start: it logs one line starting with this
 # and exits with this code, rather than serve what the damage made of its data.
-REFUSAL = "refusing to start: the database is damaged:"
 EXIT_CORRUPT_STORE = 3
 
 # Set to a directory to write a cProfile of the node loop there (``<name>.prof``) on exit.

@@ -15,12 +15,13 @@ from cluster.core import Store, encode_state
 from cluster.storage.damage import DAMAGE_MODES, damage_file
 from cluster.storage.durable import DurableStore
 from cluster.storage.memory import MemoryStore
-from cluster.storage.pagesums import CorruptStoreError
+from cluster.storage.pagesums import REFUSAL, CorruptStoreError
 from cluster.storage.power_loss import PowerLoss, lose_unsynced_writes
 from cluster.storage.sqlite import SYNC_MODES, SqliteStore
 
 __all__ = [
     "DAMAGE_MODES",
+    "REFUSAL",
     "SYNC_MODES",
     "CorruptStoreError",
     "DurableStore",

@@ -27,6 +27,10 @@ CLEAN = "clean"
 CHECKPOINTING = "checkpointing"
 
 
+# The one line a node logs when it will not start on a damaged store (both environments).
+REFUSAL = "refusing to start: the database is damaged:"
+
+
 class CorruptStoreError(RuntimeError):
     """The database file is not what the last checkpoint left; the message says how."""
 

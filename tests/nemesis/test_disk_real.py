@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from cluster.core import ClusterConfig
-from cluster.net import REFUSAL, Client, ClientError
+from cluster.net import Client, ClientError
+from cluster.storage import REFUSAL
 from nemesis.base import FaultOp
 from nemesis.combined import build_nemesis
 from zynamo.env.real import RealEnvironment

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from cluster.core import ClusterConfig, Ring
-from cluster.net import REFUSAL, AsyncClient, ClientError, ClusterError, LocalCluster
-from cluster.storage import damage_file, lose_unsynced_writes
+from cluster.net import AsyncClient, ClientError, ClusterError, LocalCluster
+from cluster.storage import REFUSAL, damage_file, lose_unsynced_writes
 from nemesis.environment import AdminChannel, Network
 from nemesis.membership import MembershipCluster
 from nemesis.network import ProxyNet

@@ -1,7 +1,9 @@
 """Message-level faults in a node's transport: drop, duplicate, reorder and delay individual
 protocol messages to peers, as a lossy network would and TCP never does.
 
-The node's shell (``cluster.net.server``) passes every message it sends a peer through
+A transport concern, not protocol: it lives in the core because both shells use it — the
+ZeroMQ server (``cluster.net.server``) and the simulator (``cluster.sim``). A shell passes every
+message it sends a peer through
 ``MessageFaults.route`` while faults are set: each message is, independently, dropped with
 probability ``drop``, sent twice with ``duplicate``, held back a few milliseconds (so that
 messages sent after it overtake it) with ``reorder``, or held back ``delay_ms`` with ``delay``;

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from cluster.net.message_faults import MessageFaults, MessageFaultSettings
+from cluster.core.message_faults import MessageFaults, MessageFaultSettings
 
 MESSAGES = [f"m{i}".encode() for i in range(2000)]
 
