@@ -220,8 +220,13 @@ class SimEnvironment:
         if not others:
             raise ValueError(f"cannot remove {node}: no other node of the cluster is running")
         running = self.is_running(node) and not self.is_paused(node)
-        self.admin(node if running else others[0], "leave", node=node, force=not running)
         deadline = self._clock.now() + LEAVE_TIMEOUT_S
+        # A node that joined moments ago may not be in the ring yet: it can leave once it is.
+        while running and node not in self.sim.ring().owners:
+            if self._clock.now() >= deadline:
+                raise ValueError(f"{node} never entered the ring, so it cannot leave it")
+            self._clock.sleep(POLL_S)
+        self.admin(node if running else others[0], "leave", node=node, force=not running)
         while not self._left_everywhere(node, others, running):
             if self._clock.now() >= deadline:
                 raise ValueError(f"{node} did not hand off its data within {LEAVE_TIMEOUT_S} s")
