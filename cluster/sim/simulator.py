@@ -28,7 +28,7 @@ import json
 import random
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from cluster.core import (
@@ -88,13 +88,6 @@ class Ticket:
         return self.reply is not None
 
 
-@dataclass(order=True)
-class _Event:
-    at_ms: float
-    seq: int
-    action: Callable[[], None] = field(compare=False)
-
-
 class UnexpectedLog(AssertionError):
     """A node logged a warning (or worse) that the run did not declare it expects."""
 
@@ -135,7 +128,7 @@ class Simulator:
         self.delivered = 0
         self.dropped = 0
         self.logs: list[tuple[float, str, str, str]] = []  # (time, node, level, text)
-        self._queue: list[_Event] = []
+        self._queue: list[tuple[float, int, Callable[[], None]]] = []
         self._seq = itertools.count()
         self._client_ids = itertools.count(1)
         self._tickets: dict[bytes, Ticket] = {}
@@ -260,16 +253,18 @@ class Simulator:
     # ------------------------------------------------------------------ event loop
 
     def _schedule(self, at_ms: float, action: Callable[[], None]) -> None:
-        heapq.heappush(self._queue, _Event(at_ms, next(self._seq), action))
+        # (time, sequence, action): ties in time run in the order they were scheduled.
+        heapq.heappush(self._queue, (at_ms, next(self._seq), action))
 
     def _apply(self, name: str, effects: list[Effect]) -> None:
         for effect in effects:
-            if isinstance(effect, Send):
-                self._transmit(name, effect.dst, effect.msg)
-            elif isinstance(effect, Reply):
-                self._reply(effect.client, effect.msg)
-            elif isinstance(effect, SetTimer):
-                self._set_timer(name, effect.at_ms, effect.timer)
+            kind = type(effect)
+            if kind is Send:
+                self._transmit(name, effect.dst, effect.msg)  # type: ignore[union-attr]
+            elif kind is Reply:
+                self._reply(effect.client, effect.msg)  # type: ignore[union-attr]
+            elif kind is SetTimer:
+                self._set_timer(name, effect.at_ms, effect.timer)  # type: ignore[union-attr]
             elif isinstance(effect, Log):
                 self.logs.append((self.now_ms, name, effect.level, effect.text))
                 if effect.level != "info":
@@ -364,17 +359,22 @@ class Simulator:
         """Run the next event; False when nothing is left."""
         if not self._queue:
             return False
-        event = heapq.heappop(self._queue)
-        self.now_ms = max(self.now_ms, event.at_ms)
-        event.action()
+        at_ms, _, action = heapq.heappop(self._queue)
+        if at_ms > self.now_ms:
+            self.now_ms = at_ms
+        action()
         return True
 
     def run_for(self, duration_ms: float) -> None:
         self.run_until(self.now_ms + duration_ms)
 
     def run_until(self, at_ms: float, stop: Callable[[], bool] | None = None) -> None:
-        while self._queue and self._queue[0].at_ms <= at_ms:
-            self.step()
+        queue, pop = self._queue, heapq.heappop
+        while queue and queue[0][0] <= at_ms:
+            when, _, action = pop(queue)
+            if when > self.now_ms:
+                self.now_ms = when
+            action()
             if stop is not None and stop():
                 return
         self.now_ms = max(self.now_ms, at_ms)
