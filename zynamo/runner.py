@@ -429,7 +429,15 @@ def run_test(
 
     progress(f"checking {len(history)} history records")
     phases.start("check")
-    results = check_records(history, workload.checkers, n=options.n)
+    from checker.dynamo.journals import read_journals  # what the nodes journalled
+
+    results = check_records(
+        history,
+        workload.checkers,
+        n=options.n,
+        journals=read_journals(directory),
+        versioning=options.versioning,
+    )
     results["faults"] = fault_effects(history)  # what each fault did; those that did nothing
     (directory / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     if report:
