@@ -31,7 +31,7 @@ import json
 from collections import defaultdict
 from typing import Any
 
-from checker.dynamo.journals import Event, by_node, fault_windows, overlaps, whole
+from checker.dynamo.journals import Event, by_node, fault_windows, last_life, overlaps, whole
 
 REPAIR_WINDOW_NS = 2_000_000_000  # a read repair is one message: 2 s is ample
 CLOCK_SLACK_NS = 50_000_000  # the real environment aligns node clocks to within a round trip
@@ -158,12 +158,9 @@ def peers_left_down(nodes: dict[str, list[Event]]) -> list[dict[str, Any]]:
     for node, node_events in nodes.items():
         if not node_events:
             continue
-        last_generation = node_events[-1].get("generation")
         members: set[str] = set(nodes)
         view: dict[str, Event] = {}
-        for event in node_events:
-            if event.get("generation") != last_generation:
-                continue
+        for event in last_life(node_events):
             kind = event.get("kind")
             if kind == "ring-changed" and isinstance(event.get("members"), list):
                 members = {str(m) for m in event["members"]}

@@ -35,25 +35,32 @@ def read_journals(directory: Path) -> list[Event]:
 
 
 def by_node(events: Iterable[Event]) -> dict[str, list[Event]]:
-    """Each node's events, in the order it recorded them (generation, then sequence)."""
+    """Each node's events, in the order given (a journal file's order is the order its node
+    recorded them)."""
     nodes: dict[str, list[Event]] = defaultdict(list)
     for event in events:
         nodes[str(event.get("node"))].append(event)
-    for node_events in nodes.values():
-        node_events.sort(key=lambda e: (int(e.get("generation", 0)), int(e.get("seq", 0))))
     return dict(nodes)
 
 
+def last_life(node_events: list[Event]) -> list[Event]:
+    """The events of the node's last process: from its last ``start`` event on. (An event's
+    ``generation`` field is not enough: ``peer-restarted`` carries the peer's.)"""
+    starts = [i for i, e in enumerate(node_events) if e.get("kind") == "start"]
+    return node_events[starts[-1] :] if starts else node_events
+
+
 def whole(node_events: list[Event]) -> bool:
-    """Whether a node's journal has every event of every generation (no ring overflow, no
-    events lost before a poll): each generation counts 1, 2, 3... without a gap."""
-    expected: dict[int, int] = {}
+    """Whether a node's journal has every event of every process it ran (no ring overflow, no
+    events lost before a poll): each process counts 1, 2, 3... from its ``start``."""
+    expected = 1
     for event in node_events:
-        generation = int(event.get("generation", 0))
         seq = int(event.get("seq", 0))
-        if seq != expected.get(generation, 0) + 1:
+        if event.get("kind") == "start":
+            expected = 1
+        if seq != expected:
             return False
-        expected[generation] = seq
+        expected = seq + 1
     return True
 
 
