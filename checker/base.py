@@ -33,6 +33,8 @@ class CheckContext:
     # did; None when the run has none (a history checked on its own).
     journals: tuple[Record, ...] | None = None
     versioning: str | None = None  # the cluster's versioning (dvv, vclock, lww), when known
+    # The repair mechanisms the cluster ran with (hints, read-repair, anti-entropy); None: all.
+    repairs: tuple[str, ...] | None = None
 
 
 class Checker(Protocol):

@@ -83,6 +83,12 @@ def add_test_flags(parser: argparse.ArgumentParser, matrix: bool = False) -> Non
     )
     parser.add_argument("--timeout-ms", type=int, default=DEFAULTS.timeout_ms)
     parser.add_argument("--ops-per-key", type=int, default=DEFAULTS.ops_per_key)
+    parser.add_argument(
+        "--repairs",
+        default=",".join(DEFAULTS.repairs),
+        help="repair mechanisms left on, comma-separated: hints, read-repair, anti-entropy"
+        " (default all; 'none' for none; docs/repair.md says what each alone must recover)",
+    )
     add_nemesis_flags(parser, DEFAULTS)
 
 
@@ -106,6 +112,7 @@ def options_from(args: argparse.Namespace, **overrides: Any) -> TestOptions:
         "recovery_s": args.recovery,
         "timeout_ms": args.timeout_ms,
         "ops_per_key": args.ops_per_key,
+        "repairs": () if args.repairs == "none" else _csv(args.repairs),
     }
     if hasattr(args, "workload"):
         values["workload"] = args.workload

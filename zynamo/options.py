@@ -23,6 +23,9 @@ from workloads.catalog import WORKLOADS as CATALOG
 WORKLOADS = tuple(CATALOG)
 # Where a test runs: local processes behind Toxiproxy, or the deterministic simulator.
 ENVIRONMENTS = ("real", "sim")
+# The repair mechanisms a run may switch off one by one (docs/repair.md says what each alone
+# must recover): hinted handoff, read repair, anti-entropy.
+REPAIRS = ("hints", "read-repair", "anti-entropy")
 
 
 def _accepted(name: str, value: object, accepted: tuple[str, ...]) -> str:
@@ -53,6 +56,7 @@ class TestOptions:
     active_keys: int = 2
     ops_per_key: int = 100
     anti_entropy_interval_ms: int = 2000
+    repairs: tuple[str, ...] = REPAIRS  # the repair mechanisms left on
     env: str = "real"
     # --- the nemesis's parameters and what storage and strict quorums the cluster runs with
     pr: int = 0  # primaries that must answer a read (0: sloppy quorum only)
@@ -116,6 +120,9 @@ class TestOptions:
         ):
             if number <= 0:
                 raise ValueError(f"{flag}: must be positive, got {number}")
+        for repair in self.repairs:
+            if repair not in REPAIRS:
+                raise ValueError(_accepted("--repairs", repair, REPAIRS))
         if self.concurrency < 1:
             raise ValueError(f"--concurrency: must be at least 1, got {self.concurrency}")
         if self.name and not re.fullmatch(r"[A-Za-z0-9._+-]+", self.name):
@@ -137,6 +144,7 @@ class TestOptions:
         data = dataclasses.asdict(self)
         data["nemesis"] = list(self.nemesis)
         data["partition_shapes"] = list(self.partition_shapes)
+        data["repairs"] = list(self.repairs)
         data["results_dir"] = str(self.results_dir)
         data["nemesis_options"] = self.nemesis_options.to_json()
         return data
@@ -145,7 +153,7 @@ class TestOptions:
     def from_json(cls, data: dict[str, Any]) -> TestOptions:
         known = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
-        for name in ("nemesis", "partition_shapes"):
+        for name in ("nemesis", "partition_shapes", "repairs"):
             if name in values:
                 values[name] = tuple(values[name])
         if "results_dir" in values:

@@ -107,7 +107,11 @@ def cluster_config(options: TestOptions) -> ClusterConfig:
         pw=options.pw,
         versioning=options.versioning,
         request_timeout_ms=options.timeout_ms,
-        anti_entropy_interval_ms=options.anti_entropy_interval_ms,
+        anti_entropy_interval_ms=(
+            options.anti_entropy_interval_ms if "anti-entropy" in options.repairs else 0
+        ),
+        read_repair="read-repair" in options.repairs,
+        hinted_handoff="hints" in options.repairs,
     )
 
 
@@ -437,6 +441,7 @@ def run_test(
         n=options.n,
         journals=read_journals(directory),
         versioning=options.versioning,
+        repairs=options.repairs,
     )
     results["faults"] = fault_effects(history)  # what each fault did; those that did nothing
     (directory / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
