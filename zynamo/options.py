@@ -18,6 +18,7 @@ from cluster.storage import SYNC_MODES
 from nemesis.options import NemesisOptions
 from nemesis.registry import NO_FAULTS, accepted_packages
 from nemesis.shapes import ACCEPTED_SHAPES, PARTITION_MODES
+from workloads.base import KEY_DISTRIBUTIONS
 from workloads.catalog import WORKLOADS as CATALOG
 
 WORKLOADS = tuple(CATALOG)
@@ -54,6 +55,7 @@ class TestOptions:
     recovery_s: float = 30.0  # longest wait for replicas to agree after the heal
     timeout_ms: int = 1000
     active_keys: int = 2
+    key_distribution: str = "uniform"  # or zipf: a few hot keys (workloads.base.KeyPool)
     ops_per_key: int = 100
     anti_entropy_interval_ms: int = 2000
     repairs: tuple[str, ...] = REPAIRS  # the repair mechanisms left on
@@ -120,6 +122,12 @@ class TestOptions:
         ):
             if number <= 0:
                 raise ValueError(f"{flag}: must be positive, got {number}")
+        if self.key_distribution not in KEY_DISTRIBUTIONS:
+            raise ValueError(
+                _accepted("--key-distribution", self.key_distribution, KEY_DISTRIBUTIONS)
+            )
+        if self.active_keys < 1:
+            raise ValueError(f"--active-keys: must be at least 1, got {self.active_keys}")
         for repair in self.repairs:
             if repair not in REPAIRS:
                 raise ValueError(_accepted("--repairs", repair, REPAIRS))

@@ -370,7 +370,11 @@ def run_test(
     config = cluster_config(options)
     workload = make_workload(options.workload)
     quorum = Quorum(options.n, options.r, options.w, options.timeout_ms)
-    keys = KeyPool(active=options.active_keys, ops_per_key=options.ops_per_key)
+    keys = KeyPool(
+        active=options.active_keys,
+        ops_per_key=options.ops_per_key,
+        distribution=options.key_distribution,
+    )
     counts = WorkloadCounts()
 
     with ExitStack() as stack:
