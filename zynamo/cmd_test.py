@@ -83,6 +83,23 @@ def add_test_flags(parser: argparse.ArgumentParser, matrix: bool = False) -> Non
     )
     parser.add_argument("--timeout-ms", type=int, default=DEFAULTS.timeout_ms)
     parser.add_argument("--ops-per-key", type=int, default=DEFAULTS.ops_per_key)
+    parser.add_argument(
+        "--active-keys",
+        type=int,
+        default=DEFAULTS.active_keys,
+        help=f"keys in use at a time (default {DEFAULTS.active_keys})",
+    )
+    parser.add_argument(
+        "--key-distribution",
+        default=DEFAULTS.key_distribution,
+        help="how an operation picks among the active keys: uniform, or zipf (a few hot keys)",
+    )
+    parser.add_argument(
+        "--repairs",
+        default=",".join(DEFAULTS.repairs),
+        help="repair mechanisms left on, comma-separated: hints, read-repair, anti-entropy"
+        " (default all; 'none' for none; docs/repair.md says what each alone must recover)",
+    )
     add_nemesis_flags(parser, DEFAULTS)
 
 
@@ -106,6 +123,9 @@ def options_from(args: argparse.Namespace, **overrides: Any) -> TestOptions:
         "recovery_s": args.recovery,
         "timeout_ms": args.timeout_ms,
         "ops_per_key": args.ops_per_key,
+        "active_keys": args.active_keys,
+        "key_distribution": args.key_distribution,
+        "repairs": () if args.repairs == "none" else _csv(args.repairs),
     }
     if hasattr(args, "workload"):
         values["workload"] = args.workload

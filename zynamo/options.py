@@ -18,11 +18,15 @@ from cluster.storage import SYNC_MODES
 from nemesis.options import NemesisOptions
 from nemesis.registry import NO_FAULTS, accepted_packages
 from nemesis.shapes import ACCEPTED_SHAPES, PARTITION_MODES
+from workloads.base import KEY_DISTRIBUTIONS
 from workloads.catalog import WORKLOADS as CATALOG
 
 WORKLOADS = tuple(CATALOG)
 # Where a test runs: local processes behind Toxiproxy, or the deterministic simulator.
 ENVIRONMENTS = ("real", "sim")
+# The repair mechanisms a run may switch off one by one (docs/repair.md says what each alone
+# must recover): hinted handoff, read repair, anti-entropy.
+REPAIRS = ("hints", "read-repair", "anti-entropy")
 
 
 def _accepted(name: str, value: object, accepted: tuple[str, ...]) -> str:
@@ -51,8 +55,10 @@ class TestOptions:
     recovery_s: float = 30.0  # longest wait for replicas to agree after the heal
     timeout_ms: int = 1000
     active_keys: int = 2
+    key_distribution: str = "uniform"  # or zipf: a few hot keys (workloads.base.KeyPool)
     ops_per_key: int = 100
     anti_entropy_interval_ms: int = 2000
+    repairs: tuple[str, ...] = REPAIRS  # the repair mechanisms left on
     env: str = "real"
     # --- the nemesis's parameters and what storage and strict quorums the cluster runs with
     pr: int = 0  # primaries that must answer a read (0: sloppy quorum only)
@@ -116,6 +122,15 @@ class TestOptions:
         ):
             if number <= 0:
                 raise ValueError(f"{flag}: must be positive, got {number}")
+        if self.key_distribution not in KEY_DISTRIBUTIONS:
+            raise ValueError(
+                _accepted("--key-distribution", self.key_distribution, KEY_DISTRIBUTIONS)
+            )
+        if self.active_keys < 1:
+            raise ValueError(f"--active-keys: must be at least 1, got {self.active_keys}")
+        for repair in self.repairs:
+            if repair not in REPAIRS:
+                raise ValueError(_accepted("--repairs", repair, REPAIRS))
         if self.concurrency < 1:
             raise ValueError(f"--concurrency: must be at least 1, got {self.concurrency}")
         if self.name and not re.fullmatch(r"[A-Za-z0-9._+-]+", self.name):
@@ -137,6 +152,7 @@ class TestOptions:
         data = dataclasses.asdict(self)
         data["nemesis"] = list(self.nemesis)
         data["partition_shapes"] = list(self.partition_shapes)
+        data["repairs"] = list(self.repairs)
         data["results_dir"] = str(self.results_dir)
         data["nemesis_options"] = self.nemesis_options.to_json()
         return data
@@ -145,7 +161,7 @@ class TestOptions:
     def from_json(cls, data: dict[str, Any]) -> TestOptions:
         known = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
-        for name in ("nemesis", "partition_shapes"):
+        for name in ("nemesis", "partition_shapes", "repairs"):
             if name in values:
                 values[name] = tuple(values[name])
         if "results_dir" in values:

@@ -107,7 +107,11 @@ def cluster_config(options: TestOptions) -> ClusterConfig:
         pw=options.pw,
         versioning=options.versioning,
         request_timeout_ms=options.timeout_ms,
-        anti_entropy_interval_ms=options.anti_entropy_interval_ms,
+        anti_entropy_interval_ms=(
+            options.anti_entropy_interval_ms if "anti-entropy" in options.repairs else 0
+        ),
+        read_repair="read-repair" in options.repairs,
+        hinted_handoff="hints" in options.repairs,
     )
 
 
@@ -366,7 +370,11 @@ def run_test(
     config = cluster_config(options)
     workload = make_workload(options.workload)
     quorum = Quorum(options.n, options.r, options.w, options.timeout_ms)
-    keys = KeyPool(active=options.active_keys, ops_per_key=options.ops_per_key)
+    keys = KeyPool(
+        active=options.active_keys,
+        ops_per_key=options.ops_per_key,
+        distribution=options.key_distribution,
+    )
     counts = WorkloadCounts()
 
     with ExitStack() as stack:
@@ -429,7 +437,16 @@ def run_test(
 
     progress(f"checking {len(history)} history records")
     phases.start("check")
-    results = check_records(history, workload.checkers, n=options.n)
+    from checker.dynamo.journals import read_journals  # what the nodes journalled
+
+    results = check_records(
+        history,
+        workload.checkers,
+        n=options.n,
+        journals=read_journals(directory),
+        versioning=options.versioning,
+        repairs=options.repairs,
+    )
     results["faults"] = fault_effects(history)  # what each fault did; those that did nothing
     (directory / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     if report:
