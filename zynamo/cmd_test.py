@@ -11,17 +11,22 @@ import argparse
 import json
 import random
 import sys
+import time
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nemesis.registry import accepted_packages
 from nemesis.shapes import ACCEPTED_SHAPES, PARTITION_MODES
-from zynamo.cli import EXIT_HARNESS_FAILED, UsageError
+from zynamo.cli import EXIT_HARNESS_FAILED, EXIT_INTERRUPTED, UsageError
 from zynamo.nemesis_flags import add_nemesis_flags, flag_message, nemesis_values
 from zynamo.options import ENVIRONMENTS, WORKLOADS, TestOptions
 from zynamo.reproduce import reproduce_command
-from zynamo.verdicts import exit_code, verdict_table, verdict_word
+from zynamo.verdicts import exit_code, verdict_table
+
+if TYPE_CHECKING:
+    from zynamo.outcome import RunOutcome
+    from zynamo.shard import Shard
 
 DEFAULTS = TestOptions()
 
@@ -121,38 +126,126 @@ def options_from(args: argparse.Namespace, **overrides: Any) -> TestOptions:
 
 def run_one(options: TestOptions) -> tuple[int, Any]:
     """Run a test, print its verdicts; return (exit code, result or None)."""
-    from zynamo.runner import run_test
+    code, result, _ = run_one_outcome(options)
+    return code, result
 
+
+def run_one_outcome(options: TestOptions) -> tuple[int, Any, RunOutcome]:
+    """Run a test, print its verdicts; (exit code, result or None, its outcome for CI).
+    Ctrl-C gives 130 (the cluster healed and stopped), a harness failure its traceback and
+    255."""
+    from zynamo.outcome import failed_outcome, outcome_of
+    from zynamo.runner import run_test
+    from zynamo.sweep import load_run_history
+
+    started = time.monotonic()
     try:
         result = run_test(options)
     except KeyboardInterrupt:
-        print("interrupted: the cluster was healed and stopped", file=sys.stderr)
-        return EXIT_HARNESS_FAILED, None
-    except Exception:
+        print("interrupted: the cluster was healed and stopped (exit 130)", file=sys.stderr)
+        elapsed = time.monotonic() - started
+        return EXIT_INTERRUPTED, None, failed_outcome(options, None, "interrupted", elapsed)
+    except Exception as err:
         traceback.print_exc()
         print("the harness itself failed (exit 255)", file=sys.stderr)
-        return EXIT_HARNESS_FAILED, None
+        message = f"{type(err).__name__}: {err}"
+        elapsed = time.monotonic() - started
+        return EXIT_HARNESS_FAILED, None, failed_outcome(options, None, message, elapsed)
     print(verdict_table(result.results))
     print(f"report: {result.directory / 'index.html'}")
-    return exit_code(result.valid), result
+    history = load_run_history(result.directory) if result.valid is not True else None
+    outcome = outcome_of(
+        options, result.results, result.directory, history, time.monotonic() - started
+    )
+    return exit_code(result.valid), result, outcome
+
+
+def _refuse_unrunnable(options: TestOptions) -> None:
+    """Refuse (254, nothing written) what cannot run here, before any directory is made."""
+    from zynamo.preflight import preflight
+
+    problem = preflight(options)
+    if problem:
+        raise UsageError(problem)
 
 
 def handle_test(args: argparse.Namespace) -> int:
     options = options_from(args)
     seeds = _sweep_seeds(args, options)
+    shard = _shard(args)
+    junit = _junit_path(args)
+    if shard is not None:
+        if seeds is None:
+            raise UsageError("--shard: splits a sweep; give --test-count or --seeds with it")
+        seeds = shard.select(seeds)
+        if not seeds:
+            raise UsageError(f"--shard {shard}: this shard has no seeds; give more seeds")
     if args.check_determinism:
         if seeds is not None:
             raise UsageError("--check-determinism: give one seed, not --test-count or --seeds")
+        _refuse_unrunnable(options)
         return check_determinism(options)
+    _refuse_unrunnable(options)
     if seeds is not None:
         from zynamo.sweep import sweep
 
-        code, _, _ = sweep(options, seeds, jobs=args.jobs, keep_all=args.keep_all)
+        label = str(shard) if shard else None
+        code, _, outcomes = sweep(
+            options, seeds, jobs=args.jobs, keep_all=args.keep_all, shard=label
+        )
+        if junit is not None:
+            _write_junit(junit, outcomes)
         return code
-    code, result = run_one(options)
+    started = time.monotonic()
+    code, result, outcome = run_one_outcome(options)
     if result is not None:
+        from zynamo.summary import summary_document, write_summary
+
+        document = summary_document(
+            "test",
+            [outcome],
+            time.monotonic() - started,
+            test=options.test_name,
+            env=options.env,
+            options=options.to_json(),
+        )
+        write_summary(result.directory / "summary.json", document)
+    if junit is not None and code != EXIT_INTERRUPTED:
+        _write_junit(junit, [outcome])
+    if result is not None or code == EXIT_HARNESS_FAILED:
         print(f"reproduce: {reproduce_command(options)}")
     return code
+
+
+def _shard(args: argparse.Namespace) -> Shard | None:
+    from zynamo.shard import parse_shard
+
+    if args.shard is None:
+        return None
+    try:
+        return parse_shard(args.shard)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+
+
+def _junit_path(args: argparse.Namespace) -> Path | None:
+    """``--junit FILE``, refused now if it can never be written (a directory, say)."""
+    path: Path | None = args.junit
+    if path is None:
+        return None
+    if path.is_dir():
+        raise UsageError(f"--junit: {path} is a directory; give a file such as junit.xml")
+    parent = next((p for p in path.absolute().parents if p.exists()), None)
+    if parent is None or not parent.is_dir():
+        raise UsageError(f"--junit: {path}: its folder cannot be created")
+    return path
+
+
+def _write_junit(path: Path, outcomes: list[RunOutcome]) -> None:
+    from zynamo.junit import write_junit
+
+    write_junit(path, outcomes)
+    print(f"junit: {path}")
 
 
 def _sweep_seeds(args: argparse.Namespace, options: TestOptions) -> list[int] | None:
@@ -205,24 +298,94 @@ def check_determinism(options: TestOptions) -> int:
     return verdict_exit_code(results.get("valid", "unknown"))
 
 
-def handle_test_all(args: argparse.Namespace) -> int:
+def matrix_options(args: argparse.Namespace) -> list[TestOptions]:
+    """Every row of the test-all matrix, validated before any runs: a bad row is refused at
+    once, not after the rows before it have run."""
     workloads = _csv(args.workloads)
+    if not workloads:
+        raise UsageError(f"--workloads: give at least one of {', '.join(WORKLOADS)}")
     nemeses = [_csv(group.replace("+", ",")) for group in args.nemeses.split(";")]
-    rows: list[tuple[str, str, str, str]] = []
-    worst = 0
-    for workload in workloads:
-        for nemesis in nemeses:
-            options = options_from(args, workload=workload, nemesis=nemesis, name="")
-            code, result = run_one(options)
-            verdict: str = verdict_word(result.valid) if result else "harness failed"
-            where = str(result.directory) if result else "-"
-            rows.append((workload, "+".join(nemesis), verdict, where))
-            worst = max(worst, code)
+    if not all(nemeses):
+        raise UsageError(
+            "--nemeses: every ;-separated set needs a fault (or none), got "
+            f"{args.nemeses!r}; e.g. none;partition;kill;partition+kill"
+        )
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
+    return [
+        options_from(args, workload=workload, nemesis=nemesis, name="", seed=seed)
+        for workload in workloads
+        for nemesis in nemeses
+    ]
+
+
+def handle_test_all(args: argparse.Namespace) -> int:
+    from zynamo.outcome import worst_exit_code
+    from zynamo.summary import summary_document, write_summary
+
+    rows = matrix_options(args)
+    shard = _shard(args)
+    junit = _junit_path(args)
+    if shard is not None:
+        rows = shard.select(rows)
+        if not rows:
+            raise UsageError(f"--shard {shard}: this shard has no rows of the matrix")
+    for options in rows[:1]:
+        _refuse_unrunnable(options)  # the rows differ only in workload and nemesis
+    directory = _new_matrix_dir(rows[0].results_dir)
+    started = time.monotonic()
+    outcomes: list[RunOutcome] = []
+    for options in rows:
+        code, _, outcome = run_one_outcome(options)
+        outcomes.append(outcome)
+        if code == EXIT_INTERRUPTED:
+            break
     print()
     print(f"{'workload':<10}  {'nemesis':<24}  {'verdict':<14}  report")
-    for row in rows:
-        print("{:<10}  {:<24}  {:<14}  {}".format(*row))
-    return worst
+    for outcome in outcomes:
+        where = outcome.directory or "-"
+        print(f"{outcome.workload:<10}  {outcome.nemesis:<24}  {outcome.verdict:<14}  {where}")
+    document = summary_document(
+        "test-all",
+        outcomes,
+        time.monotonic() - started,
+        env=rows[0].env,
+        shard=str(shard) if shard else None,
+        rows=len(rows),
+    )
+    write_summary(directory / "summary.json", document)
+    print(f"summary: {directory / 'summary.json'}")
+    if junit is not None:
+        _write_junit(junit, outcomes)
+    if outcomes and outcomes[-1].error == "interrupted":
+        return EXIT_INTERRUPTED
+    return worst_exit_code([o.exit_code for o in outcomes])
+
+
+def _new_matrix_dir(results: Path) -> Path:
+    """``results/test-all/<timestamp>/``: the matrix's summary (each row has its own run)."""
+    from datetime import UTC, datetime
+
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    directory = results / "test-all" / stamp
+    directory.mkdir(parents=True)
+    return directory
+
+
+def add_ci_flags(parser: argparse.ArgumentParser, split: str) -> None:
+    ci = parser.add_argument_group("CI")
+    ci.add_argument(
+        "--junit",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="write a JUnit XML report: a test case per run and per checker (default: none)",
+    )
+    ci.add_argument(
+        "--shard",
+        default=None,
+        metavar="I/N",
+        help=f"run only shard I of N of {split}, dealt round-robin (default: all)",
+    )
 
 
 def register(subparsers: Any) -> None:
@@ -233,7 +396,10 @@ def register(subparsers: Any) -> None:
         "under the nemesis, heal, check, report.",
     )
     add_test_flags(test)
-    test.add_argument("--name", default="", help="the test's name in results/")
+    test.add_argument(
+        "--name", default="", help="the test's name in results/ (default: from its options)"
+    )
+    add_ci_flags(test, "a sweep's seeds")
     sweeps = test.add_argument_group("seed sweeps and determinism")
     sweeps.add_argument(
         "--test-count",
@@ -267,4 +433,5 @@ def register(subparsers: Any) -> None:
         help="semicolon-separated nemesis sets, faults joined by + (default %(default)s)",
     )
     add_test_flags(matrix, matrix=True)
+    add_ci_flags(matrix, "the matrix's rows")
     matrix.set_defaults(handler=handle_test_all)
