@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from nemesis.registry import accepted_packages
 from nemesis.shapes import ACCEPTED_SHAPES, PARTITION_MODES
-from zynamo.cli import EXIT_HARNESS_FAILED, EXIT_INTERRUPTED, UsageError
+from zynamo.cli import EXIT_CODES_HELP, EXIT_HARNESS_FAILED, EXIT_INTERRUPTED, UsageError
 from zynamo.nemesis_flags import add_nemesis_flags, flag_message, nemesis_values
 from zynamo.options import ENVIRONMENTS, WORKLOADS, TestOptions
 from zynamo.reproduce import reproduce_command
@@ -29,6 +29,17 @@ if TYPE_CHECKING:
     from zynamo.shard import Shard
 
 DEFAULTS = TestOptions()
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Every option's default in its help line (unless the line says it already, or there is
+    none to say); the exit codes' table kept as written."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, argparse.SUPPRESS):
+            return text
+        return super()._get_help_string(action)
 
 
 def _csv(text: str) -> tuple[str, ...]:
@@ -61,7 +72,7 @@ def add_test_flags(parser: argparse.ArgumentParser, matrix: bool = False) -> Non
         default=DEFAULTS.partition_mode,
         help=f"how a cut link behaves: {', '.join(PARTITION_MODES)} (default %(default)s)",
     )
-    parser.add_argument("--nodes", type=int, default=DEFAULTS.nodes)
+    parser.add_argument("--nodes", type=int, default=DEFAULTS.nodes, help="nodes in the cluster")
     parser.add_argument("--n", type=int, default=DEFAULTS.n, help="replicas per key")
     parser.add_argument("--r", type=int, default=DEFAULTS.r, help="read quorum")
     parser.add_argument("--w", type=int, default=DEFAULTS.w, help="write quorum")
@@ -70,24 +81,47 @@ def add_test_flags(parser: argparse.ArgumentParser, matrix: bool = False) -> Non
         "--time-limit", type=float, default=DEFAULTS.time_limit_s, help="seconds of workload"
     )
     parser.add_argument("--rate", type=float, default=DEFAULTS.rate, help="total ops/s")
-    parser.add_argument("--concurrency", type=int, default=DEFAULTS.concurrency)
+    parser.add_argument(
+        "--concurrency", type=int, default=DEFAULTS.concurrency, help="client processes at once"
+    )
     parser.add_argument(
         "--nemesis-interval",
         type=float,
         default=DEFAULTS.nemesis_interval_s,
         help="seconds between nemesis operations",
     )
-    parser.add_argument("--seed", type=int, default=None, help="default: a random seed")
-    parser.add_argument("--toxiproxy", default=None, help="URL of an external Toxiproxy")
-    parser.add_argument("--results", type=Path, default=DEFAULTS.results_dir)
+    parser.add_argument(
+        "--seed", type=int, default=None, help="the run's seed (default: a random one, printed)"
+    )
+    parser.add_argument(
+        "--toxiproxy",
+        default=None,
+        help="URL of an external Toxiproxy, reached before the run (default: the embedded one)",
+    )
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=DEFAULTS.results_dir,
+        help="where runs are stored, relative to the current directory",
+    )
     parser.add_argument(
         "--recovery",
         type=float,
         default=DEFAULTS.recovery_s,
         help="longest wait (s) for replicas to agree after the heal",
     )
-    parser.add_argument("--timeout-ms", type=int, default=DEFAULTS.timeout_ms)
-    parser.add_argument("--ops-per-key", type=int, default=DEFAULTS.ops_per_key)
+    parser.add_argument(
+        "--timeout-ms",
+        type=int,
+        default=DEFAULTS.timeout_ms,
+        help="a client request's deadline; later it is indeterminate (info)",
+    )
+    parser.add_argument(
+        "--ops-per-key",
+        type=int,
+        default=DEFAULTS.ops_per_key,
+        help="operations on a key before the workload moves to a fresh key",
+    )
     add_nemesis_flags(parser, DEFAULTS)
 
 
@@ -391,6 +425,8 @@ def add_ci_flags(parser: argparse.ArgumentParser, split: str) -> None:
 def register(subparsers: Any) -> None:
     test = subparsers.add_parser(
         "test",
+        formatter_class=HelpFormatter,
+        epilog=EXIT_CODES_HELP,
         help="run one nemesis test on a local cluster",
         description="Run a Jepsen-style test: a local cluster behind Toxiproxy, a workload "
         "under the nemesis, heal, check, report.",
@@ -424,7 +460,12 @@ def register(subparsers: Any) -> None:
     test.set_defaults(handler=handle_test)
 
     matrix = subparsers.add_parser(
-        "test-all", help="run a matrix of workloads x nemeses, one row per test"
+        "test-all",
+        help="run a matrix of workloads x nemeses, one row per test",
+        description="Run every workload under every nemesis set, one test per row; every row"
+        " is validated before the first runs. Exit code: the worst row's.",
+        formatter_class=HelpFormatter,
+        epilog=EXIT_CODES_HELP,
     )
     matrix.add_argument("--workloads", default="set,register", help="comma-separated")
     matrix.add_argument(
