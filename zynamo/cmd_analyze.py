@@ -19,6 +19,7 @@ from zynamo.verdicts import exit_code, verdict_table
 def handle(args: argparse.Namespace) -> int:
     from checker.api import ModelError, check_records, read_records
     from workloads.catalog import make_workload
+    from zynamo.ci_checkers import extra_checkers
     from zynamo.report import write_report
 
     directory: Path = args.dir
@@ -41,7 +42,8 @@ def handle(args: argparse.Namespace) -> int:
     except ValueError as err:
         raise UsageError(str(err)) from None
     try:
-        results = check_records(history, make_workload(options.workload).checkers, n=options.n)
+        checkers = [*make_workload(options.workload).checkers, *extra_checkers(options, directory)]
+        results = check_records(history, checkers, n=options.n)
     except ModelError as err:
         raise UsageError(
             f"{history_path}: the history does not fit the workload {options.workload!r} that"

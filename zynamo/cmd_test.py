@@ -146,6 +146,7 @@ def options_from(args: argparse.Namespace, **overrides: Any) -> TestOptions:
         "timeout_ms": args.timeout_ms,
         "ops_per_key": args.ops_per_key,
     }
+    values.update(_check_values(args))
     if hasattr(args, "workload"):
         values["workload"] = args.workload
         values["nemesis"] = _csv(args.nemesis)
@@ -405,7 +406,45 @@ def _new_matrix_dir(results: Path) -> Path:
     return directory
 
 
+def add_check_flags(parser: argparse.ArgumentParser) -> None:
+    checks = parser.add_argument_group("checks beside the workload's")
+    checks.add_argument(
+        "--log-pattern",
+        action="append",
+        default=None,
+        metavar="REGEX",
+        help="a node-log line matching it makes the run invalid; repeat for several, 'none' for"
+        " no log check (default: tracebacks and ERROR/CRITICAL lines)",
+    )
+    checks.add_argument(
+        "--log-ignore",
+        action="append",
+        default=None,
+        metavar="REGEX",
+        help="log lines matching it are never findings (default: a store refused because the"
+        " nemesis damaged it)",
+    )
+    checks.add_argument(
+        "--availability",
+        type=float,
+        default=None,
+        metavar="FRACTION",
+        help="invalid if fewer than FRACTION (0..1) of the operations invoked inside fault"
+        " windows succeed (default: not checked)",
+    )
+
+
+def _check_values(args: argparse.Namespace) -> dict[str, Any]:
+    values: dict[str, Any] = {"availability": args.availability}
+    for flag, name in (("log_pattern", "log_patterns"), ("log_ignore", "log_ignore")):
+        given = getattr(args, flag)
+        if given is not None:
+            values[name] = () if given == ["none"] else tuple(given)
+    return values
+
+
 def add_ci_flags(parser: argparse.ArgumentParser, split: str) -> None:
+    add_check_flags(parser)
     ci = parser.add_argument_group("CI")
     ci.add_argument(
         "--junit",

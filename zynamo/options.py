@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from checker.logs import DEFAULT_IGNORE as DEFAULT_LOG_IGNORE
+from checker.logs import DEFAULT_PATTERNS as DEFAULT_LOG_PATTERNS
 from cluster.core import VERSIONINGS
 from cluster.storage import SYNC_MODES
 from nemesis.options import NemesisOptions
@@ -62,6 +64,10 @@ class TestOptions:
     # partition_shapes and partition_mode above are folded into it, so test.json holds the
     # options the nemesis actually ran with.
     nemesis_options: NemesisOptions = dataclasses.field(default_factory=NemesisOptions)
+    # --- checks CI adds to the workload's (zynamo.ci_checkers)
+    log_patterns: tuple[str, ...] = DEFAULT_LOG_PATTERNS  # () turns the log checker off
+    log_ignore: tuple[str, ...] = DEFAULT_LOG_IGNORE
+    availability: float | None = None  # least ok fraction inside fault windows
 
     def __post_init__(self) -> None:
         self._check_types()
@@ -82,7 +88,7 @@ class TestOptions:
                 ok = isinstance(value, int | float)
             elif isinstance(default, int | str | Path):
                 ok = isinstance(value, type(default))
-            elif spec.name in ("nemesis", "partition_shapes"):
+            elif spec.name in ("nemesis", "partition_shapes", "log_patterns", "log_ignore"):
                 ok = isinstance(value, tuple) and all(isinstance(v, str) for v in value)
             else:
                 continue
@@ -151,6 +157,24 @@ class TestOptions:
         ):
             if count < 1:
                 raise ValueError(f"{flag}: must be at least 1, got {count}")
+        for flag, expressions in (
+            ("--log-pattern", self.log_patterns),
+            ("--log-ignore", self.log_ignore),
+        ):
+            for expression in expressions:
+                try:
+                    re.compile(expression)
+                except re.error as err:
+                    message = f"{flag}: {expression!r} is not a regular expression ({err})"
+                    raise ValueError(message) from None
+        if self.availability is not None and (
+            isinstance(self.availability, bool)
+            or not isinstance(self.availability, int | float)
+            or not 0 <= self.availability <= 1
+        ):
+            raise ValueError(
+                f"--availability: a fraction between 0 and 1 (e.g. 0.9), got {self.availability!r}"
+            )
         if self.name and not re.fullmatch(r"[A-Za-z0-9._+-]+", self.name):
             raise ValueError(f"--name: use letters, digits and . _ + - only, got {self.name!r}")
 
@@ -170,6 +194,8 @@ class TestOptions:
         data = dataclasses.asdict(self)
         data["nemesis"] = list(self.nemesis)
         data["partition_shapes"] = list(self.partition_shapes)
+        data["log_patterns"] = list(self.log_patterns)
+        data["log_ignore"] = list(self.log_ignore)
         data["results_dir"] = str(self.results_dir)
         data["nemesis_options"] = self.nemesis_options.to_json()
         return data
@@ -182,7 +208,7 @@ class TestOptions:
             raise ValueError(f"expected a JSON object of options, got {type(data).__name__}")
         known = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
-        for name in ("nemesis", "partition_shapes"):
+        for name in ("nemesis", "partition_shapes", "log_patterns", "log_ignore"):
             if isinstance(values.get(name), list):
                 values[name] = tuple(values[name])
         if isinstance(values.get("results_dir"), str):

@@ -35,9 +35,15 @@ FLAGS = {
     "timeout_ms": "--timeout-ms",
     "ops_per_key": "--ops-per-key",
     "toxiproxy": "--toxiproxy",
+    "availability": "--availability",
+    "log_patterns": "--log-pattern",
+    "log_ignore": "--log-ignore",
     "name": "--name",
     "seed": "--seed",
 }
+# Fields whose flag is given once per item (a regular expression may hold a comma); an empty
+# list is the flag with "none".
+REPEATED = ("log_patterns", "log_ignore")
 # Fields that say where results go, not what the run does.
 NOT_REPRODUCED = ("results_dir",)
 
@@ -67,6 +73,9 @@ def reproduce_command(options: TestOptions, program: str = "zynamo") -> str:
         flag = FLAGS.get(name)
         if flag is None:
             unflagged.append(f"{name}={_text(value)}")
+        elif name in REPEATED:
+            for item in value or ("none",):
+                words += [flag, item]
         elif value is not None:
             words += [flag, _text(value)]
     command = shlex.join(words)

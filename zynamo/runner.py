@@ -347,6 +347,7 @@ def run_test(
     from checker.api import check_records  # the checker is only needed at the end
     from nemesis.combined import build_nemesis
     from nemesis.schedule import Schedule
+    from zynamo.ci_checkers import extra_checkers
     from zynamo.report import write_report
 
     phases = Phases()
@@ -429,7 +430,8 @@ def run_test(
 
     progress(f"checking {len(history)} history records")
     phases.start("check")
-    results = check_records(history, workload.checkers, n=options.n)
+    checkers = [*workload.checkers, *extra_checkers(options, directory)]
+    results = check_records(history, checkers, n=options.n)
     results["faults"] = fault_effects(history)  # what each fault did; those that did nothing
     (directory / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     if report:

@@ -103,3 +103,22 @@ def test_test_all_shards_its_matrix(tmp_path: Path) -> None:
     assert sorted(rows) == sorted(
         [("set", "none"), ("set", "partition"), ("register", "none"), ("register", "partition")]
     )
+
+
+def test_availability_inside_fault_windows_below_the_fraction_is_invalid(tmp_path: Path) -> None:
+    common = ["--env", "sim", "--time-limit", "10", "--nemesis", "partition",
+              "--nemesis-interval", "2", "--seed", "3", "--results", str(tmp_path)]  # fmt: skip
+    strict = zynamo("test", *common, "--availability", "1.0")
+    assert strict.returncode == 1, strict.stderr
+    assert "availability   INVALID" in strict.stdout and "inside fault windows" in strict.stdout
+    assert "--availability 1" in strict.stdout  # the reproduce command keeps it
+    lenient = zynamo("test", *common, "--availability", "0.1")
+    assert lenient.returncode == 0, lenient.stdout
+
+
+def test_a_log_pattern_that_matches_fails_the_run_and_analyze_agrees(tmp_path: Path) -> None:
+    proc = zynamo("test", *SIM, "--seed", "2", "--results", str(tmp_path),
+                  "--log-pattern", "starting as member")  # fmt: skip
+    assert proc.returncode == 1 and "logs           INVALID" in proc.stdout, proc.stdout
+    again = zynamo("analyze", str(tmp_path / "latest"))
+    assert again.returncode == 1 and "logs" in again.stdout
