@@ -87,10 +87,15 @@ class ScheduleSize:
     nodes: int
 
     def text(self) -> str:
-        return (
-            f"{self.faults} faults, {self.operations} operations, {self.processes} processes,"
-            f" {self.keys} keys, {self.nodes} nodes, {self.time_limit_s:g} s"
+        counts = (
+            (self.faults, "fault", "faults"),
+            (self.operations, "operation", "operations"),
+            (self.processes, "process", "processes"),
+            (self.keys, "key", "keys"),
+            (self.nodes, "node", "nodes"),
         )
+        words = [f"{n} {one if n == 1 else many}" for n, one, many in counts]
+        return ", ".join(words) + f", {self.time_limit_s:.3g} s"
 
     def to_json(self) -> dict[str, Any]:
         return {
