@@ -100,11 +100,22 @@ def with_faults(schedule: RunSchedule, steps: Sequence[FaultStep]) -> RunSchedul
     return replace(schedule, faults=tuple(sorted(steps, key=lambda step: step.at_s)))
 
 
-def cut_at(schedule: RunSchedule, limit_s: float) -> RunSchedule:
-    """The workload ends at ``limit_s``: what started later is gone."""
-    cut = with_ops(schedule, [(w, op) for w, op in all_ops(schedule) if op.at_s < limit_s])
-    cut = with_faults(cut, [step for step in schedule.faults if step.at_s < limit_s])
-    return cut.with_options(time_limit_s=limit_s)
+def settle_s(schedule: RunSchedule) -> float:
+    """How long after its start an operation is surely over: a read and a write, each bounded
+    by the client's timeout. A workload ends no sooner after its last operation started, so
+    that every operation completes before the final reads (an acknowledgement at the very
+    instant of the final read leaves the element "never read", and the verdict unknown)."""
+    return 2 * int(schedule.options.get("timeout_ms", 1000)) / 1000 + 0.1
+
+
+def cut_at(schedule: RunSchedule, cut_s: float) -> RunSchedule:
+    """What started at ``cut_s`` or later is gone, and the workload ends then, or
+    ``settle_s`` after its last operation started if that is later."""
+    ops = [(w, op) for w, op in all_ops(schedule) if op.at_s < cut_s]
+    cut = with_ops(schedule, ops)
+    cut = with_faults(cut, [step for step in schedule.faults if step.at_s < cut_s])
+    last = max((op.at_s for _, op in ops), default=0.0)
+    return cut.with_options(time_limit_s=round(max(cut_s, last + settle_s(schedule)), 3))
 
 
 def _without_node_value(step: FaultStep, node: str) -> FaultStep | None:
@@ -284,11 +295,11 @@ class Shrinker:
             limit = best.time_limit_s
             times = [op.at_s for op in best.operations] + [s.at_s for s in best.faults]
             fractions = [limit * f for f in (1 / 16, 1 / 8, 1 / 4, 1 / 2, 3 / 4)]
-            after_last = [round(max(times) + 0.05, 2)] if times else []
-            for candidate in sorted({*fractions, *after_last}):
-                if MIN_TIME_LIMIT_S <= candidate < limit - 1e-9 and self.fails(
-                    cut_at(best, candidate)
-                ):
+            after_last = [max(times) + 0.001] if times else []
+            for cut_s in sorted({*fractions, *after_last}):
+                candidate = cut_at(best, cut_s)
+                shorter = MIN_TIME_LIMIT_S <= candidate.time_limit_s < limit - 1e-9
+                if shorter and self.fails(candidate):
                     changed = any_change = True
                     break
         return any_change

@@ -17,6 +17,7 @@ from typing import Any
 from zynamo.report.checkers import Verdict, key_figures, verdict
 from zynamo.report.history import FINAL, HistoryView, Line
 from zynamo.report.plots import quantile
+from zynamo.report.schedule import schedule_section
 
 PLOTS = (
     (
@@ -102,6 +103,7 @@ class RunSummary:
     results: Mapping[str, Any] | None
     files: Sequence[tuple[str, int]]  # (file name, size in bytes) present in the run directory
     problems: Sequence[str] = field(default_factory=tuple)
+    schedule: Mapping[str, Any] | None = None  # schedule.json
 
 
 def render_index(run: RunSummary) -> str:
@@ -118,6 +120,7 @@ def render_index(run: RunSummary) -> str:
         _checkers(run),
         _operations(run.history),
         _faults(run.history),
+        schedule_section(run.schedule),
         _plots(run),
         _options(run.test),
     ]

@@ -64,6 +64,7 @@ def write_report(run_dir: pathlib.Path) -> list[pathlib.Path]:
         results=results,
         files=_files(run_dir),
         problems=problems,
+        schedule=_load_json_object(run_dir / "schedule.json"),
     )
     index = run_dir / "index.html"
     index.write_text(render_index(summary), encoding="utf-8")
