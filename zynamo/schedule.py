@@ -174,7 +174,7 @@ class RunSchedule:
                     did=step.get("did"),
                     error=step.get("error"),
                     wait_s=_optional_float(step.get("wait")),
-                    asked=step.get("asked"),
+                    asked=dict(step.get("asked", step.get("value") or {})),
                 )
                 for step in data.get("nemesis", ())
             ),
