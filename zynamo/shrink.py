@@ -263,21 +263,39 @@ class Shrinker:
             self.budget_spent,
         )
 
-    def _remove_chunks(self, units: list[U], build: Callable[[list[U]], RunSchedule]) -> bool:
+    def _remove_chunks(
+        self,
+        units: list[U],
+        build: Callable[[list[U]], RunSchedule],
+        from_end: bool = False,
+    ) -> bool:
         """Greedy delta debugging: try removing all units, then halves, quarters, ... single
-        units, keeping every removal that still fails."""
+        units, keeping every removal that still fails. ``from_end``: try the last chunks first
+        (removing what comes after the failure leaves everything before it as it was, where
+        removing an early operation changes the simulated network's later random draws)."""
         changed = False
         size = len(units)
         while size >= 1 and units:
-            start = 0
-            while start < len(units):
-                if self.out_of_time():
-                    return changed
-                kept = units[:start] + units[start + size :]
-                if self.fails(build(kept)):
-                    units, changed = kept, True
-                else:
-                    start += size
+            if from_end:
+                stop = len(units)
+                while stop > 0:
+                    if self.out_of_time():
+                        return changed
+                    start = max(0, stop - size)
+                    kept = units[:start] + units[stop:]
+                    if self.fails(build(kept)):
+                        units, changed = kept, True
+                    stop = start
+            else:
+                start = 0
+                while start < len(units):
+                    if self.out_of_time():
+                        return changed
+                    kept = units[:start] + units[start + size :]
+                    if self.fails(build(kept)):
+                        units, changed = kept, True
+                    else:
+                        start += size
             size = size // 2 if size > 1 else 0
             size = min(size, len(units))
         return changed
@@ -338,7 +356,7 @@ class Shrinker:
 
     def remove_operations(self) -> bool:
         base = self.best
-        return self._remove_chunks(all_ops(base), lambda kept: with_ops(base, kept))
+        return self._remove_chunks(all_ops(base), lambda kept: with_ops(base, kept), from_end=True)
 
     def shorten_windows(self) -> bool:
         """Halve each fault window (end it sooner) while it still fails."""
