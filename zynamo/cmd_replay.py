@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -111,6 +112,8 @@ def handle_shrink(args: argparse.Namespace) -> int:
     _stderr(f"shrinking {directory}: {failure.text()}; {schedule.size().text()}")
     if schedule.options.get("env") != "sim":
         out = directory / "replay-sim"
+        if out.exists():
+            shutil.rmtree(out)  # what an earlier shrink left: replayed again just below
         _stderr(f"a real-process run: replaying it in the simulator first → {out}")
         simulated = replay(schedule, out, "sim", progress=lambda line: None)
         if not failure.matches(simulated.results):

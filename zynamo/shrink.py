@@ -32,6 +32,10 @@ Progress = Callable[[str], None]
 
 MIN_WINDOW_S = 0.05  # a fault window is not shortened below this
 MIN_TIME_LIMIT_S = 0.1
+# Up to this many operations, pairs are tried too once no single one can go: removing one
+# operation changes the simulated network's later random draws, so a failure may survive
+# losing two where it survives losing neither alone.
+PAIRS_UP_TO = 60
 
 
 @dataclass(frozen=True)
@@ -243,6 +247,7 @@ class Shrinker:
             self.remove_processes,
             self.remove_keys,
             self.remove_operations,
+            self.remove_operation_pairs,
             self.shorten_windows,
             self.remove_nodes,
         )
@@ -323,17 +328,19 @@ class Shrinker:
         return any_change
 
     def remove_faults(self) -> bool:
+        """Remove fault windows (a start with its stop), and stops that close nothing."""
         base = self.best
-        windows = fault_windows(base.faults)
-        stray = [s for s in base.faults if not s.starts] if not windows else []
+        units = [
+            [window.start, *([window.stop] if window.stop else [])]
+            for window in fault_windows(base.faults)
+        ]
+        paired = {id(step) for unit in units for step in unit}
+        units += [[step] for step in base.faults if id(step) not in paired]
 
-        def build(kept: list[Any]) -> RunSchedule:
-            steps = [step for window in kept for step in (window.start, window.stop) if step]
-            return with_faults(base, steps)
+        def build(kept: list[list[FaultStep]]) -> RunSchedule:
+            return with_faults(base, [step for unit in kept for step in unit])
 
-        if stray:  # stops with no start: nothing to pair them with
-            return self._remove_chunks(stray, lambda kept: with_faults(base, kept))
-        return self._remove_chunks(windows, build)
+        return self._remove_chunks(units, build)
 
     def remove_processes(self) -> bool:
         base = self.best
@@ -357,6 +364,20 @@ class Shrinker:
     def remove_operations(self) -> bool:
         base = self.best
         return self._remove_chunks(all_ops(base), lambda kept: with_ops(base, kept), from_end=True)
+
+    def remove_operation_pairs(self) -> bool:
+        base = self.best
+        ops = all_ops(base)
+        if len(ops) > PAIRS_UP_TO:
+            return False
+        for second in range(len(ops) - 1, 0, -1):
+            for first in range(second - 1, -1, -1):
+                if self.out_of_time():
+                    return False
+                kept = [op for i, op in enumerate(ops) if i not in (first, second)]
+                if self.fails(with_ops(base, kept)):
+                    return True  # the next round starts again from the smaller schedule
+        return False
 
     def shorten_windows(self) -> bool:
         """Halve each fault window (end it sooner) while it still fails."""
