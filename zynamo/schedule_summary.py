@@ -59,7 +59,7 @@ def describe_fault(step: FaultStep) -> str:
     value = step.value
     fault = step.fault
     if not step.starts:
-        return f"stop {fault}"
+        return _describe_stop(fault, did)
     if step.error:
         return f"{fault} (failed: {step.error})"
     if fault == "partition":
@@ -81,6 +81,20 @@ def describe_fault(step: FaultStep) -> str:
             ", ".join(f"{node} {ms:+} ms" for node, ms in sorted(bumps.items())) or "?"
         )
     return f"{fault} {value}"
+
+
+def _describe_stop(fault: str, did: Mapping[str, Any]) -> str:
+    if fault == "kill" and "nodes" in did:
+        return f"restart {_names(did['nodes'])}"
+    if fault == "pause" and "nodes" in did:
+        return f"resume {_names(did['nodes'])}"
+    if fault == "membership" and "joined" in did:
+        return f"{_names(did['joined'])} join back"
+    if fault == "clock" and isinstance(did.get("offsets"), Mapping):
+        return f"reset the clocks of {_names(sorted(did['offsets']))}"
+    if fault in ("partition", "latency"):
+        return "heal every link"
+    return f"stop {fault}"
 
 
 def _seconds(at_s: float) -> str:

@@ -243,3 +243,28 @@ def test_a_real_process_run_writes_its_schedule_and_is_replayed_in_the_simulator
 def test_every_schedule_round_trips_through_json(failing_run: RunResult) -> None:
     schedule = load(failing_run.directory)
     assert RunSchedule.from_json(json.loads(schedule.dumps())) == schedule
+
+
+def test_the_summary_and_the_report_say_what_each_fault_did() -> None:
+    from zynamo.report.schedule import schedule_section
+    from zynamo.schedule import ClientStep, FaultStep, ProcessStream
+
+    schedule = RunSchedule(
+        options={**Options(env="sim").to_json(), "time_limit_s": 4.0},
+        faults=(
+            FaultStep(1.2, "start-kill", {"targets": ["n3"]}, {"nodes": ["n3"]}),
+            FaultStep(2.5, "stop-kill", {}, {"nodes": ["n3"]}),
+        ),
+        processes=(
+            ProcessStream(0, (ClientStep(0.5, "add", "k0", 1, "n1", 0),)),
+            ProcessStream(4, (ClientStep(0.6, "add", "k0", 2, "n2", 4),)),
+        ),
+        keys=("k0",),
+    )
+    text = summary(schedule)
+    assert text.startswith("1 fault, 2 operations, 1 key, 2 processes: kill n3 from 1.20 s")
+    assert "2 add on k0 through n1, n2" in text
+    page = schedule_section(schedule.to_json())
+    assert "<td>start-kill</td><td>n3</td><td>kill n3</td>" in page
+    assert "<td>stop-kill</td><td></td><td>restart n3</td>" in page
+    assert schedule_section(None) == ""
