@@ -9,6 +9,16 @@ if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+# The browser tests drive Debian's headless Chromium through its chromedriver (selenium).
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        apt-get install -y -qq chromium chromium-driver >/dev/null \
+            || { apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; }
+    else
+        echo "test.sh: chromium and chromium-driver are missing (apt-get install chromium" \
+            "chromium-driver as root); the browser tests will be skipped" >&2
+    fi
+fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy

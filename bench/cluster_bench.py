@@ -8,6 +8,11 @@ context of the last get of its key, as a read-modify-write client would, so sibl
 Does process and network I/O; prints figures, never passes or fails.
 
     .venv/bin/python bench/cluster_bench.py [--seconds 10] [--rounds 3] [--clients 16] [--nodes 5]
+        [--journal on|off|both]
+
+``--journal both`` measures the cost of the nodes' event journal (``cluster.core.journal``):
+two clusters, one with it on and one with it off, run side by side and take turns, round by
+round (the same neighbours for both), and the medians of each are compared.
 """
 
 from __future__ import annotations
@@ -219,14 +224,31 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         " §4.5; default) or any node (which forwards when it is not a primary)",
     )
     parser.add_argument("--dir", type=Path, default=None, help="keep the cluster here")
+    parser.add_argument(
+        "--journal",
+        choices=("on", "off", "both"),
+        default="on",
+        help="the nodes' event journal; both: a cluster with it and one without, alternating"
+        " rounds, and the throughput of each",
+    )
     return parser.parse_args(argv)
+
+
+def bench_config(args: argparse.Namespace, journal: bool) -> ClusterConfig:
+    return ClusterConfig(
+        nodes=tuple(f"n{i}" for i in range(1, args.nodes + 1)),
+        n=args.n,
+        r=args.r,
+        w=args.w,
+        journal_events=ClusterConfig.journal_events if journal else 0,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    config = ClusterConfig(
-        nodes=tuple(f"n{i}" for i in range(1, args.nodes + 1)), n=args.n, r=args.r, w=args.w
-    )
+    if args.journal == "both":
+        return journal_ab(args)
+    config = bench_config(args, args.journal == "on")
     with tempfile.TemporaryDirectory(prefix="zynamo-bench-") as tmp:
         directory = args.dir or Path(tmp)
         with LocalCluster(directory, config, seed=args.seed) as cluster:
@@ -253,6 +275,52 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.rounds > 1:
         print(f"median round of {args.rounds}:")
     report(tally, elapsed, cpu, args)
+    return 0
+
+
+def journal_ab(args: argparse.Namespace) -> int:
+    """The journal on and off, side by side: two clusters, rounds alternating between them."""
+    throughput: dict[str, list[float]] = {"on": [], "off": []}
+    with tempfile.TemporaryDirectory(prefix="zynamo-bench-") as tmp:
+        clusters = {
+            name: LocalCluster(Path(tmp) / name, bench_config(args, name == "on"), seed=args.seed)
+            for name in ("on", "off")
+        }
+        try:
+            for cluster in clusters.values():
+                cluster.start()
+            for name, cluster in clusters.items():
+                config = bench_config(args, name == "on")
+                if args.warmup > 0:
+                    asyncio.run(run_load(cluster.endpoints, config, args, args.warmup, Tally()))
+            for number in range(1, args.rounds + 1):
+                # Alternate which goes first, so a trend in the neighbours' load hits both.
+                order = ("on", "off") if number % 2 else ("off", "on")
+                for name in order:
+                    cluster, tally = clusters[name], Tally()
+                    config = bench_config(args, name == "on")
+
+                    def one_round(
+                        tally: Tally = tally,
+                        cluster: LocalCluster = cluster,
+                        config: ClusterConfig = config,
+                    ) -> float:
+                        return asyncio.run(
+                            run_load(cluster.endpoints, config, args, args.seconds, tally)
+                        )
+
+                    elapsed, cpu = measure(cluster, one_round)
+                    total = sum(len(v) for v in tally.latencies_ms.values())
+                    throughput[name].append(total / elapsed)
+                    print(f"round {number} journal {name}: {summary(tally, elapsed, cpu)}")
+        finally:
+            for cluster in clusters.values():
+                cluster.stop()
+    on, off = (statistics.median(throughput[k]) for k in ("on", "off"))
+    print(
+        f"median of {args.rounds} rounds: journal on {on:,.0f} ops/s, off {off:,.0f} ops/s;"
+        f" the journal costs {(off - on) / off:.1%} of throughput"
+    )
     return 0
 
 

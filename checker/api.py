@@ -6,7 +6,10 @@ I/O only in `read_history`, `read_records` and `check_file` (each reads one file
   Jepsen ``history.edn``, Jepsen etcd log) as paired client operations;
 - ``read_records(path) -> list[dict]``: this project's history as raw records;
 - ``check_linearizable(history, model="auto", time_limit_s=None, initial=None) -> dict``;
-- ``check_file(path, ...) -> dict``: read and check one file (what ``zynamo check`` does);
+- ``check_file(path, ..., memory_limit, jobs, algorithm) -> dict``: read (streaming) and
+  check one file, what ``zynamo check`` does (``checker.files``);
+- ``read_history_streaming(path, fmt)``: a history read in chunks, with its format;
+- ``default_limit_bytes()``: the search's default memory budget;
 - ``check_records(history, checkers, n, ...) -> dict``: the given ``Checker`` objects (a
   workload's ``checkers``) over this project's records, composed as
   ``{"valid": ..., "checkers": {name: result}}``;
@@ -18,25 +21,25 @@ Every result is a JSON-serialisable dict with ``valid`` in (true, false, "unknow
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from typing import Any
 
 from checker.base import CheckContext, Checker, NoopChecker, run_checkers
 from checker.compose import compose, exit_code
-from checker.linearizable import check_linearizable
+from checker.files import check_history_file as check_file
+from checker.linearizable import ALGORITHMS, check_linearizable
+from checker.memory import default_limit_bytes
 from checker.models import MODELS, ModelError
 from checker.ops import ANY, HistoryError, Op
 from checker.readers import (
     FORMATS,
-    detect_format,
-    parse_history,
     read_history,
+    read_history_streaming,
     read_records,
-    read_text,
 )
 
 __all__ = [
+    "ALGORITHMS",
     "ANY",
     "FORMATS",
     "MODELS",
@@ -50,35 +53,12 @@ __all__ = [
     "check_linearizable",
     "check_records",
     "compose",
+    "default_limit_bytes",
     "exit_code",
     "read_history",
+    "read_history_streaming",
     "read_records",
 ]
-
-
-def check_file(
-    path: str,
-    model: str = "auto",
-    fmt: str = "auto",
-    time_limit_s: float | None = None,
-    initial: Any = None,
-) -> dict[str, Any]:
-    """Read one history file and check it for linearizability.
-
-    Raises `HistoryError` for an unreadable or malformed file and `ModelError` (with the
-    file's name) when an operation does not fit the model; both name the line."""
-    started = time.monotonic()
-    text = read_text(path)
-    chosen_format = detect_format(path, text) if fmt == "auto" else fmt
-    ops = parse_history(text, path, chosen_format)
-    try:
-        result = check_linearizable(ops, model, time_limit_s, initial)
-    except ModelError as err:
-        raise HistoryError(path, err.op.line, str(err).split(": ", 1)[-1]) from None
-    result["file"] = path
-    result["format"] = chosen_format
-    result["time_s"] = round(time.monotonic() - started, 6)
-    return result
 
 
 def check_records(

@@ -174,9 +174,10 @@ def iter_top_level(text: str) -> Iterator[tuple[Any, int]]:
         raise EdnError(f"unclosed {stack[-1][0]!r}", stack[-1][2])
 
 
-# A flat map value: a string, a vector or set of atoms, or an atom.
+# A flat map value: a string, a vector or set of atoms, or an atom. (The string's pattern is
+# the unrolled loop: linear time on the long strings a kv read returns.)
 _FLAT_VALUE = (
-    r'"(?:[^"\\]|\\.)*"|\[[^\[\]{}()"#;\\]*\]|\#\{[^\[\]{}()"#;\\]*\}|[^\s,{}\[\]()"#;\\]+'
+    r'"[^"\\]*(?:\\.[^"\\]*)*"|\[[^\[\]{}()"#;\\]*\]|\#\{[^\[\]{}()"#;\\]*\}|[^\s,{}\[\]()"#;\\]+'
 )
 _SEPARATOR = r"[\s,]"
 
@@ -205,58 +206,83 @@ def iter_line_maps(text: str) -> list[tuple[dict[str, Any], int]] | None:
     Returns ``(map, line)`` pairs, or None when the text does not have that layout (the
     caller then uses `iter_top_level`). Each distinct key order gets one compiled regex,
     so most lines cost a single regex match."""
-    shapes: dict[tuple[str, ...], re.Pattern[str]] = {}
-    recent: list[tuple[tuple[str, ...], re.Pattern[str]]] = []
-    out: list[tuple[dict[str, Any], int]] = []
-    lines = text.split("\n")
-    in_vector = False
-    closed = False
-    for number, raw in enumerate(lines, 1):
-        line = raw.strip()
-        if not line or line[0] == ";":
-            continue
-        if closed:
-            return None
-        if not out and not in_vector and line[0] in "[(":
-            in_vector = True
-            line = line[1:].lstrip()
-            if not line:
-                continue
-        if in_vector and line[-1] in "])" and line[-2:-1] != "" and line[:-1].rstrip()[-1:] == "}":
-            line = line[:-1].rstrip()
-            closed = True
-        elif in_vector and line in ("]", ")"):
-            closed = True
-            continue
-        if line[0] != "{" or line[-1] != "}":
-            return None
-        parsed: dict[str, Any] | None = None
-        for keys, regex in recent:
-            match = regex.fullmatch(line)
-            if match is not None:
-                parsed = dict(zip(keys, map(_flat_value, match.groups()), strict=True))
-                break
-        if parsed is None:
-            try:
-                forms = list(iter_top_level(line))
-            except EdnError:
-                return None
-            if len(forms) != 1 or not isinstance(forms[0][0], dict):
-                return None
-            parsed = forms[0][0]
-            keys = tuple(parsed)
-            if not all(isinstance(k, str) and k[:1] == ":" for k in keys):
-                return None
-            if keys not in shapes:
-                shapes[keys] = _shape(keys)
-                if shapes[keys].fullmatch(line) is None:  # nested values: no fast path
-                    return None
-            recent.insert(0, (keys, shapes[keys]))
-            del recent[4:]
-        out.append((parsed, number))
-    if in_vector and not closed:
+    reader = LineMapReader()
+    out = reader.feed(text.split("\n"), 1)
+    if out is None or not reader.finish():
         return None
     return out
+
+
+class LineMapReader:
+    """`iter_line_maps` over a text given in pieces of whole lines (a file read in chunks)."""
+
+    def __init__(self) -> None:
+        self._shapes: dict[tuple[str, ...], re.Pattern[str]] = {}
+        self._recent: list[tuple[tuple[str, ...], re.Pattern[str]]] = []
+        self._in_vector = False
+        self._closed = False
+        self._seen_map = False
+
+    def feed(self, lines: list[str], first_number: int) -> list[tuple[dict[str, Any], int]] | None:
+        """The maps on these lines (the first is line ``first_number``), or None when the
+        text does not have the one-map-per-line layout."""
+        out: list[tuple[dict[str, Any], int]] = []
+        shapes = self._shapes
+        recent = self._recent
+        for number, raw in enumerate(lines, first_number):
+            line = raw.strip()
+            if not line or line[0] == ";":
+                continue
+            if self._closed:
+                return None
+            if not self._seen_map and not self._in_vector and line[0] in "[(":
+                self._in_vector = True
+                line = line[1:].lstrip()
+                if not line:
+                    continue
+            if (
+                self._in_vector
+                and line[-1] in "])"
+                and line[-2:-1] != ""
+                and line[:-1].rstrip()[-1:] == "}"
+            ):
+                line = line[:-1].rstrip()
+                self._closed = True
+            elif self._in_vector and line in ("]", ")"):
+                self._closed = True
+                continue
+            if line[0] != "{" or line[-1] != "}":
+                return None
+            parsed: dict[str, Any] | None = None
+            for keys, regex in recent:
+                match = regex.fullmatch(line)
+                if match is not None:
+                    parsed = dict(zip(keys, map(_flat_value, match.groups()), strict=True))
+                    break
+            if parsed is None:
+                try:
+                    forms = list(iter_top_level(line))
+                except EdnError:
+                    return None
+                if len(forms) != 1 or not isinstance(forms[0][0], dict):
+                    return None
+                parsed = forms[0][0]
+                keys = tuple(parsed)
+                if not all(isinstance(k, str) and k[:1] == ":" for k in keys):
+                    return None
+                if keys not in shapes:
+                    shapes[keys] = _shape(keys)
+                    if shapes[keys].fullmatch(line) is None:  # nested values: no fast path
+                        return None
+                recent.insert(0, (keys, shapes[keys]))
+                del recent[4:]
+            self._seen_map = True
+            out.append((parsed, number))
+        return out
+
+    def finish(self) -> bool:
+        """Did the text end in the layout (an opened vector closed)?"""
+        return not (self._in_vector and not self._closed)
 
 
 def parse(text: str) -> Any:

@@ -49,6 +49,7 @@ class Pairer:
         self._slots: list[Op | _Pending | None] = []  # one per invocation, in order
         self._slot_of: dict[Any, int] = {}
         self._position = 0
+        self._canonical: dict[Any, Any] = {}
 
     def invoke(self, process: Any, f: str, key: Any, value: Any, line: int) -> None:
         """An invocation record."""
@@ -57,6 +58,16 @@ class Pairer:
             # The process invoked again without completing: its earlier op never completes.
             self._finish_unknown(previous)
         slot = len(self._slots)
+        # One object per distinct function, key and process, not one per record: a long
+        # history holds millions of them.
+        canonical = self._canonical
+        f = canonical.setdefault((str, f), f)
+        try:
+            # keyed by type too: 1, 1.0 and True are equal but print differently
+            key = canonical.setdefault((key.__class__, key), key)
+            process = canonical.setdefault((process.__class__, process), process)
+        except TypeError:
+            pass  # unhashable: kept as it is
         pending = _Pending(process, f, key, _freeze(value), self._position, line, slot)
         self._slot_of[process] = slot
         self._slots.append(pending)

@@ -1,7 +1,8 @@
 """History readers: this project's JSON Lines, Jepsen's ``history.edn`` and Jepsen etcd logs.
 
-The only I/O in the checker: `read_history` and `read_records` read one file. Everything else
-here parses text. Formats:
+The only I/O in the checker: `read_history`, `read_history_streaming` and `read_records` read
+one file (the first two in chunks of lines, pairing as they go, so that memory holds the
+operations, not the text). Everything else here parses text. Formats:
 
 - ``jsonl``: this project's history (docs/history.md), one JSON object per line;
 - ``edn``: Jepsen's ``history.edn``, a vector or a stream of op maps, with Knossos's
@@ -18,13 +19,15 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, TextIO
 
 from checker import edn
 from checker.ops import CLIENT_FUNCTIONS, HistoryError, Op
 from checker.pairing import Pairer
 
 FORMATS = ("auto", "jsonl", "edn", "jepsen-log")
+_CHUNK_BYTES = 1 << 21  # what the streaming readers hold of the text at a time
 _JEPSEN_LOG_MARK = "jepsen.util - "
 _COMPLETIONS = ("ok", "fail", "info")
 
@@ -46,12 +49,26 @@ def read_text(path: str) -> str:
 
 def detect_format(path: str, text: str) -> str:
     """Guess the format from the extension, then from the content."""
+    found = _format_from_head(path, text[:65536])
+    if found is not None:
+        return found
+    # Anything else is log output: Jepsen's op lines may come after pages of other logging.
+    return "jepsen-log" if (_JEPSEN_LOG_MARK in text or _is_log(path)) else "edn"
+
+
+def _is_log(path: str) -> bool:
+    return os.path.splitext(path)[1].lower() == ".log"
+
+
+def _format_from_head(path: str, head: str) -> str | None:
+    """The format the extension or the first line names; None: log lines or EDN, depending
+    on whether Jepsen's op lines appear anywhere."""
     extension = os.path.splitext(path)[1].lower()
     if extension in (".jsonl", ".json"):
         return "jsonl"
     if extension == ".edn":
         return "edn"
-    for line in text[:65536].splitlines():
+    for line in head.splitlines():
         stripped = line.strip()
         if not stripped:
             continue
@@ -60,13 +77,66 @@ def detect_format(path: str, text: str) -> str:
         if stripped[0] in "{[(;#":
             return "edn"
         break
-    # Anything else is log output: Jepsen's op lines may come after pages of other logging.
-    return "jepsen-log" if (_JEPSEN_LOG_MARK in text or extension == ".log") else "edn"
+    return None
 
 
 def read_history(path: str, fmt: str = "auto") -> list[Op]:
     """Read a history file as paired client operations (see `checker.ops.Op`)."""
-    return parse_history(read_text(path), path, fmt)
+    return read_history_streaming(path, fmt)[0]
+
+
+def read_history_streaming(path: str, fmt: str = "auto") -> tuple[list[Op], str]:
+    """Read a history file as paired client operations, and the format it was read as.
+
+    The file is read in chunks of lines, each paired and then dropped, so that memory holds
+    the operations and one chunk, not the text and its records (except for EDN that is not
+    one op map per line, which is parsed whole)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            if fmt == "auto":
+                fmt = _format_from_head(path, handle.read(65536)) or _log_or_edn(path, handle)
+                handle.seek(0)
+            if fmt == "jsonl":
+                return _stream_jsonl(handle, path), fmt
+            if fmt == "jepsen-log":
+                return _stream_jepsen_log(handle, path), fmt
+            ops = _stream_edn(handle, path)
+    except FileNotFoundError:
+        raise HistoryError(path, None, "no such file") from None
+    except IsADirectoryError:
+        raise HistoryError(path, None, "is a directory, not a history file") from None
+    except UnicodeDecodeError as err:
+        raise HistoryError(path, None, f"not UTF-8 text ({err.reason})") from None
+    except OSError as err:
+        raise HistoryError(path, None, err.strerror or str(err)) from None
+    if ops is None:  # EDN in another layout: parsed whole
+        ops = _edn_ops(read_text(path), path)
+    return ops, fmt
+
+
+def _log_or_edn(path: str, handle: TextIO) -> str:
+    handle.seek(0)
+    if _is_log(path):
+        return "jepsen-log"
+    tail = ""
+    while chunk := handle.read(1 << 20):
+        if _JEPSEN_LOG_MARK in tail + chunk:
+            return "jepsen-log"
+        tail = chunk[-len(_JEPSEN_LOG_MARK) :]
+    return "edn"
+
+
+def _line_chunks(handle: TextIO) -> Iterator[tuple[list[str], int]]:
+    """The file's lines, ``_CHUNK_LINES`` at a time, each chunk with its first line number."""
+    number = 1
+    while True:
+        lines = handle.readlines(_CHUNK_BYTES)
+        if not lines:
+            return
+        yield [line.rstrip("\r\n") for line in lines], number
+        number += len(lines)
 
 
 def parse_history(text: str, path: str, fmt: str = "auto") -> list[Op]:
@@ -98,12 +168,20 @@ def parse_records(text: str, path: str = "<history>") -> list[dict[str, Any]]:
 
 def _jsonl_records(text: str, path: str) -> tuple[list[dict[str, Any]], list[int]]:
     """The records and the line number of each."""
-    lines = text.split("\n")
-    numbers = [number for number, line in enumerate(lines, 1) if line and not line.isspace()]
+    return _jsonl_lines(text.split("\n"), 1, path)
+
+
+def _jsonl_lines(
+    lines: list[str], first_number: int, path: str
+) -> tuple[list[dict[str, Any]], list[int]]:
+    """The records on these lines (the first is line ``first_number``), with their lines."""
+    numbers = [
+        number for number, line in enumerate(lines, first_number) if line and not line.isspace()
+    ]
     if len(numbers) != len(lines):
-        lines = [lines[number - 1] for number in numbers]
+        lines = [lines[number - first_number] for number in numbers]
     try:
-        # One call into the C decoder for the whole file; per line only to find an error.
+        # One call into the C decoder for all the lines; per line only to find an error.
         records = json.loads("[" + ",".join(lines) + "]")
     except ValueError:
         records = None
@@ -121,6 +199,14 @@ def _jsonl_records(text: str, path: str) -> tuple[list[dict[str, Any]], list[int
     return records, numbers
 
 
+def _stream_jsonl(handle: TextIO, path: str) -> list[Op]:
+    pairer = Pairer(path, "zynamo")
+    for lines, first_number in _line_chunks(handle):
+        records, numbers = _jsonl_lines(lines, first_number, path)
+        _pair_records(pairer, records, path, numbers)
+    return pairer.ops()
+
+
 def ops_from_records(
     records: list[dict[str, Any]], path: str = "<history>", lines: list[int] | None = None
 ) -> list[Op]:
@@ -129,6 +215,13 @@ def ops_from_records(
 
     Nemesis records and replica dumps are not client operations and are skipped."""
     pairer = Pairer(path, "zynamo")
+    _pair_records(pairer, records, path, lines)
+    return pairer.ops()
+
+
+def _pair_records(
+    pairer: Pairer, records: list[dict[str, Any]], path: str, lines: list[int] | None
+) -> None:
     invoke = pairer.invoke
     complete = pairer.complete
     for position, record in enumerate(records):
@@ -146,7 +239,6 @@ def ops_from_records(
             complete(process, kind, f, record.get("value"), number)
         else:
             raise HistoryError(path, number, f"type must be invoke, ok, fail or info, not {kind!r}")
-    return pairer.ops()
 
 
 # --- Jepsen history.edn --------------------------------------------------------------------
@@ -160,57 +252,101 @@ def _edn_ops(text: str, path: str) -> list[Op]:
             items = [(form, lines.line(offset)) for form, offset in edn.iter_top_level(text)]
         except edn.EdnError as err:
             raise HistoryError(path, lines.line(err.offset), f"malformed EDN: {err}") from None
-    client: list[tuple[dict[str, Any], int, str, str]] = []
-    for form, number in items:
-        if not isinstance(form, dict):
-            raise HistoryError(path, number, f"expected an op map, found {form!r}")
-        process = form.get(":process")
-        if not isinstance(process, int) or isinstance(process, bool):
-            continue  # the nemesis and other non-client processes
-        kind = form.get(":type")
-        f = form.get(":f")
-        if not isinstance(kind, str) or not isinstance(f, str):
-            raise HistoryError(path, number, "an op map needs :type and :f")
-        client.append((form, number, kind.lstrip(":"), f.lstrip(":")))
-    independent = _is_independent(client)
-    pairer = Pairer(path, "knossos")
-    for form, number, kind, f in client:
+    pairing = _EdnPairing(path)
+    pairing.add(items)
+    return pairing.ops()
+
+
+def _stream_edn(handle: TextIO, path: str) -> list[Op] | None:
+    """The ops of an EDN history of one op map per line, read in chunks; None for another
+    layout (the caller parses it whole)."""
+    reader = edn.LineMapReader()
+    pairing = _EdnPairing(path)
+    for lines, first_number in _line_chunks(handle):
+        items = reader.feed(lines, first_number)
+        if items is None:
+            return None
+        pairing.add(items)
+    if not reader.finish():
+        return None
+    return pairing.ops()
+
+
+class _EdnPairing:
+    """Pairs EDN op maps, given in file order, into ops with Knossos's conventions.
+
+    Whether the history uses jepsen.independent (every value a ``[key value]`` tuple) is told
+    apart from a plain register by its invocations: a plain read is invoked with nil (or a
+    bare value), an independent one with ``[key nil]``; a plain cas ``[from to]`` has a bare
+    ``from``, an independent one ``[key [from to]]``. Until the answer is known (usually at
+    the first map) the maps wait in a buffer."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._pairer = Pairer(path, "knossos")
+        self._independent: bool | None = None
+        self._saw_read_or_write = False
+        self._waiting: list[tuple[dict[str, Any], int, str, str]] = []
+
+    def add(self, items: list[tuple[Any, int]]) -> None:
+        path = self._path
+        for form, number in items:
+            if not isinstance(form, dict):
+                raise HistoryError(path, number, f"expected an op map, found {form!r}")
+            process = form.get(":process")
+            if not isinstance(process, int) or isinstance(process, bool):
+                continue  # the nemesis and other non-client processes
+            kind = form.get(":type")
+            f = form.get(":f")
+            if not isinstance(kind, str) or not isinstance(f, str):
+                raise HistoryError(path, number, "an op map needs :type and :f")
+            client = (form, number, kind.lstrip(":"), f.lstrip(":"))
+            if self._independent is None:
+                self._waiting.append(client)
+                if self._rules_out_independent(*client):
+                    self._decide(False)
+            else:
+                self._pair(*client)
+
+    def ops(self) -> list[Op]:
+        if self._independent is None:
+            self._decide(self._saw_read_or_write)
+        return self._pairer.ops()
+
+    def _rules_out_independent(self, form: dict[str, Any], _: int, kind: str, f: str) -> bool:
+        if ":key" in form:
+            return True
+        if kind != "invoke":
+            return False
+        value = form.get(":value")
+        if not (isinstance(value, tuple) and len(value) == 2):
+            return True
+        if f == "cas" and not (isinstance(value[1], tuple) and len(value[1]) == 2):
+            return True
+        if f in ("read", "write"):
+            self._saw_read_or_write = True
+        return False
+
+    def _decide(self, independent: bool) -> None:
+        self._independent = independent
+        waiting, self._waiting = self._waiting, []
+        for client in waiting:
+            self._pair(*client)
+
+    def _pair(self, form: dict[str, Any], number: int, kind: str, f: str) -> None:
         process = form[":process"]
         value = form.get(":value")
         key = form.get(":key")
-        if independent and isinstance(value, tuple) and len(value) == 2:
+        if self._independent and isinstance(value, tuple) and len(value) == 2:
             key, value = value  # jepsen.independent: [key value]
         if kind == "invoke":
-            pairer.invoke(process, f, key, value, number)
+            self._pairer.invoke(process, f, key, value, number)
         elif kind in _COMPLETIONS:
-            pairer.complete(process, kind, f, value, number)
+            self._pairer.complete(process, kind, f, value, number)
         else:
             raise HistoryError(
-                path, number, f":type must be :invoke, :ok, :fail or :info, not :{kind}"
+                self._path, number, f":type must be :invoke, :ok, :fail or :info, not :{kind}"
             )
-    return pairer.ops()
-
-
-def _is_independent(client: list[tuple[dict[str, Any], int, str, str]]) -> bool:
-    """Does the history use jepsen.independent, every value a ``[key value]`` tuple?
-
-    Told apart from a plain register by its invocations: a plain read is invoked with nil
-    (or a bare value), an independent one with ``[key nil]``; a plain cas ``[from to]`` has
-    a bare ``from``, an independent one ``[key [from to]]``."""
-    saw_read_or_write = False
-    for form, _, kind, f in client:
-        if ":key" in form:
-            return False
-        if kind != "invoke":
-            continue
-        value = form.get(":value")
-        if not (isinstance(value, tuple) and len(value) == 2):
-            return False
-        if f == "cas" and not (isinstance(value[1], tuple) and len(value[1]) == 2):
-            return False
-        if f in ("read", "write"):
-            saw_read_or_write = True
-    return saw_read_or_write
 
 
 # --- Jepsen log lines (Porcupine's etcd files) ---------------------------------------------
@@ -249,9 +385,21 @@ def _log_value(text: str, path: str, number: int) -> Any:
 
 def _jepsen_log_ops(text: str, path: str) -> list[Op]:
     pairer = Pairer(path, "porcupine")
+    _pair_log_lines(pairer, text.split("\n"), 1, path)
+    return pairer.ops()
+
+
+def _stream_jepsen_log(handle: TextIO, path: str) -> list[Op]:
+    pairer = Pairer(path, "porcupine")
+    for lines, first_number in _line_chunks(handle):
+        _pair_log_lines(pairer, lines, first_number, path)
+    return pairer.ops()
+
+
+def _pair_log_lines(pairer: Pairer, lines: list[str], first_number: int, path: str) -> None:
     mark = _JEPSEN_LOG_MARK
     width = len(mark)
-    for number, line in enumerate(text.split("\n"), 1):
+    for number, line in enumerate(lines, first_number):
         at = line.find(mark)
         if at < 0:
             continue  # other log output
@@ -275,4 +423,3 @@ def _jepsen_log_ops(text: str, path: str) -> list[Op]:
             pairer.complete(process, kind, f, value, number)
         else:
             raise HistoryError(path, number, f"unknown op type :{kind}")
-    return pairer.ops()

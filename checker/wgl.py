@@ -38,6 +38,7 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
+from checker.memory import used_bytes
 from checker.models import ADD, APPEND, CAS, CAS_REFUSED, READ, WRITE, Step
 
 # How many configurations between two looks at the clock.
@@ -53,6 +54,7 @@ class SearchOutcome:
     prefix: tuple[int, ...]  # ops linearized at that point, in order
     prefix_state: Any  # the model state after the prefix
     configurations: int  # configurations explored
+    stopped_by: str | None = None  # unknown: "time", "configurations" or "memory"
 
 
 def search(
@@ -62,13 +64,18 @@ def search(
     initial: Any,
     deadline: float | None = None,
     max_configurations: int | None = None,
+    memory_limit: int | None = None,
 ) -> SearchOutcome:
     """Is there a linearization of these operations?
 
     ``steps[i]`` is op i's step code, ``calls[i]`` / ``rets[i]`` its invocation and completion
     positions (``rets[i] is None``: it never completed). ``deadline`` is a `time.monotonic`
-    instant after which the answer is "unknown"."""
-    runner = search_in_slices(steps, calls, rets, initial, deadline, max_configurations)
+    instant after which the answer is "unknown", as it is once the search has explored
+    ``max_configurations`` or the process uses more than ``memory_limit`` bytes of address
+    space (`checker.memory`); `SearchOutcome.stopped_by` says which."""
+    runner = search_in_slices(
+        steps, calls, rets, initial, deadline, max_configurations, memory_limit
+    )
     while True:
         try:
             next(runner)
@@ -84,6 +91,7 @@ def search_in_slices(
     initial: Any,
     deadline: float | None = None,
     max_configurations: int | None = None,
+    memory_limit: int | None = None,
 ) -> Generator[None, None, SearchOutcome]:
     """`search` as a generator that yields after every slice of work (about a thousand
     configurations), so that several partitions can be searched in turn and the whole check
@@ -225,14 +233,26 @@ def search_in_slices(
                 values.add(arg_a[op])
         return values
 
-    def outcome(verdict: bool | str) -> SearchOutcome:
+    def over_budget() -> str | None:
+        """Why the search must stop now, if it must: time, configurations or memory."""
+        if deadline is not None and clock() > deadline:
+            return "time"
+        if max_configurations is not None and configurations > max_configurations:
+            return "configurations"
+        if memory_limit is not None and used_bytes() > memory_limit:
+            return "memory"
+        return None
+
+    def outcome(verdict: bool | str, stopped: str | None = None) -> SearchOutcome:
         prefix: list[int] = []
         walk = best_frame
         while walk is not None:
             prefix.append(walk[4])
             walk = walk[5]
         prefix.reverse()
-        return SearchOutcome(verdict, best_stuck, tuple(prefix), best_state, configurations)
+        return SearchOutcome(
+            verdict, best_stuck, tuple(prefix), best_state, configurations, stopped
+        )
 
     entry = nxt[head]
     k = -1  # -1: scanning the list of completed ops; >= 0: scanning optional ops
@@ -345,10 +365,9 @@ def search_in_slices(
                     budget -= 1
                     if budget < 0:
                         budget = _CLOCK_EVERY
-                        if (deadline is not None and clock() > deadline) or (
-                            max_configurations is not None and configurations > max_configurations
-                        ):
-                            return outcome("unknown")
+                        stopped = over_budget()
+                        if stopped is not None:
+                            return outcome("unknown", stopped)
                         yield
                     frame = (target, target_kind, state, 0, op, frame, None)
                     state = target_state
@@ -408,10 +427,9 @@ def search_in_slices(
                 budget -= 1
                 if budget < 0:
                     budget = _CLOCK_EVERY
-                    if (deadline is not None and clock() > deadline) or (
-                        max_configurations is not None and configurations > max_configurations
-                    ):
-                        return outcome("unknown")
+                    stopped = over_budget()
+                    if stopped is not None:
+                        return outcome("unknown", stopped)
                     yield
                 frame = (entry, -1, state, 0, op, frame, None)
                 state = new_state
@@ -482,10 +500,9 @@ def search_in_slices(
             budget -= 1
             if budget < 0:
                 budget = _CLOCK_EVERY
-                if (deadline is not None and clock() > deadline) or (
-                    max_configurations is not None and configurations > max_configurations
-                ):
-                    return outcome("unknown")
+                stopped = over_budget()
+                if stopped is not None:
+                    return outcome("unknown", stopped)
                 yield
             frame = (-1, k, state, limit, op, frame, wanted)
             state = new_state

@@ -5,10 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from workloads.base import Workload
+from workloads.cart import CartWorkload
 from workloads.register import RegisterWorkload
 from workloads.set import SetWorkload
 
-WORKLOADS: dict[str, Callable[[], Workload]] = {"set": SetWorkload, "register": RegisterWorkload}
+WORKLOADS: dict[str, Callable[[], Workload]] = {
+    "set": SetWorkload,
+    "register": RegisterWorkload,
+    "cart": CartWorkload,
+}
 
 
 def make_workload(name: str) -> Workload:

@@ -33,6 +33,11 @@ class MemoryStore:
         entry = self._entries.get(key)
         return list(entry.values) if entry else []
 
+    def clock(self, key: str) -> dict[str, int]:
+        """The key's current version as a clock (it covers every version written before)."""
+        entry = self._entries.get(key)
+        return {"memory": entry.version} if entry and entry.version else {}
+
     def get(self, key: str, node: str) -> GetResult:
         entry = self._entries.get(key, _Entry())
         return GetResult(

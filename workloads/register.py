@@ -18,7 +18,10 @@ from typing import Any
 from checker.base import Checker
 from checker.dynamo import (
     ConvergenceChecker,
+    LeftoversChecker,
     LinearizableChecker,
+    LostVersionsChecker,
+    NemesisChecker,
     QuorumChecker,
     StatsChecker,
 )
@@ -39,6 +42,9 @@ class RegisterWorkload:
         LinearizableChecker("register"),
         ConvergenceChecker(),
         QuorumChecker(),
+        LostVersionsChecker(),
+        LeftoversChecker(),
+        NemesisChecker(),
         StatsChecker(),
     )
 

@@ -18,6 +18,9 @@ from typing import Any
 from checker.base import Checker
 from checker.dynamo import (
     ConvergenceChecker,
+    LeftoversChecker,
+    LostVersionsChecker,
+    NemesisChecker,
     QuorumChecker,
     SetChecker,
     StatsChecker,
@@ -43,6 +46,9 @@ class SetWorkload:
         ConvergenceChecker(),
         QuorumChecker(),
         VersionsChecker(),
+        LostVersionsChecker(),
+        LeftoversChecker(),
+        NemesisChecker(),
         StatsChecker(),
     )
 

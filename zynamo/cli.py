@@ -24,6 +24,7 @@ EXIT_HARNESS_FAILED = 255
 COMMAND_MODULES = {
     "zynamo.cmd_test": ("test", "test-all"),
     "zynamo.cmd_analyze": ("analyze",),
+    "zynamo.cmd_serve": ("serve",),
     "zynamo.cmd_check": ("check",),
     "zynamo.cmd_cluster": ("cluster",),
     "zynamo.cmd_kv": ("kv",),

@@ -2,7 +2,9 @@
 
 Reads the files named on the command line (I/O) and prints to stdout; the analysis is the
 checker's. Exit code: 0 every file valid, 1 any invalid, 2 none invalid but some unknown,
-254 for bad arguments or a file that cannot be read (the message names the file and line).
+254 for bad arguments or a file that cannot be read (the message names the file and line),
+255 when the checker itself failed on some file (a bug: the traceback goes to stderr). Running
+out of memory is never a verdict: the file's verdict is unknown, with the reason.
 """
 
 from __future__ import annotations
@@ -11,13 +13,26 @@ import argparse
 import json
 import sys
 import time
+import traceback
+from dataclasses import dataclass
 from typing import Any
 
-from checker.api import FORMATS, MODELS, HistoryError, check_file, compose, exit_code
+from checker.api import (
+    ALGORITHMS,
+    FORMATS,
+    MODELS,
+    HistoryError,
+    check_file,
+    compose,
+    default_limit_bytes,
+    exit_code,
+)
 from checker.edn import EdnError, parse
+from checker.memory import describe, parse_size
 from zynamo.verdicts import verdict_word
 
 EXIT_BAD_ARGS = 254
+EXIT_CHECKER_FAILED = 255
 MODEL_CHOICES = ("auto", *MODELS)
 
 
@@ -30,7 +45,8 @@ def register(subparsers: Any) -> None:
             "Check each history file (this project's .jsonl, Jepsen history.edn, Jepsen "
             "etcd logs as in Porcupine's tests) for linearizability and print one verdict "
             "line per file and a summary. Exit 0 if all are valid, 1 if any is invalid, 2 "
-            "if none is invalid but some is unknown, 254 for bad arguments or input."
+            "if none is invalid but some is unknown (a time or memory limit was reached), "
+            "254 for bad arguments or input, 255 if the checker itself failed."
         ),
     )
     parser.add_argument(
@@ -58,6 +74,34 @@ def register(subparsers: Any) -> None:
         help="give up on a file after this many seconds with verdict unknown (default none)",
     )
     parser.add_argument(
+        "--memory-limit",
+        default=None,
+        metavar="SIZE",
+        help=(
+            "give up on a key with verdict unknown once the process's address space exceeds "
+            "SIZE (e.g. 1500M, 2G; 'none': no limit; default "
+            f"{describe(default_limit_bytes())}: 2 GiB or 80%% of ulimit -v if lower)"
+        ),
+    )
+    parser.add_argument(
+        "--jobs",
+        default="1",
+        metavar="N",
+        help=(
+            "search independent keys in N worker processes (default 1); same verdicts and "
+            "explanations as one process"
+        ),
+    )
+    parser.add_argument(
+        "--algorithm",
+        default="auto",
+        choices=ALGORITHMS,
+        help=(
+            "auto (default): keys whose written values are distinct in polynomial time, the "
+            "others by the Wing-Gong-Lowe search; search: the search for every key"
+        ),
+    )
+    parser.add_argument(
         "--json", action="store_true", help="print every file's full result as JSON lines"
     )
     parser.add_argument("files", nargs="+", metavar="FILE", help="history files to check")
@@ -71,7 +115,18 @@ def _usage_error(message: str) -> Exception:
     return UsageError(message)
 
 
-def _parse_options(args: argparse.Namespace) -> tuple[str, str, Any, float | None]:
+@dataclass(frozen=True)
+class _Options:
+    model: str
+    fmt: str
+    initial: Any
+    time_limit: float | None
+    memory_limit: int | None
+    jobs: int
+    algorithm: str
+
+
+def _parse_options(args: argparse.Namespace) -> _Options:
     if args.model not in MODEL_CHOICES:
         raise _usage_error(
             f"--model {args.model!r} is not a model; expected one of {', '.join(MODEL_CHOICES)}"
@@ -104,14 +159,34 @@ def _parse_options(args: argparse.Namespace) -> tuple[str, str, Any, float | Non
             raise _usage_error(
                 f"--time-limit {args.time_limit!r} must be a positive number of seconds"
             )
-    return args.model, args.format, initial, time_limit
+    memory_limit: int | None = default_limit_bytes()
+    if args.memory_limit is not None:
+        if args.memory_limit.lower() == "none":
+            memory_limit = None
+        else:
+            try:
+                memory_limit = parse_size(args.memory_limit)
+            except ValueError:
+                raise _usage_error(
+                    f"--memory-limit {args.memory_limit!r} must be a size such as 1500M or 2G, "
+                    "or none"
+                ) from None
+    try:
+        jobs = int(args.jobs)
+    except ValueError:
+        jobs = 0
+    if jobs < 1:
+        raise _usage_error(f"--jobs {args.jobs!r} must be a positive number of processes")
+    return _Options(
+        args.model, args.format, initial, time_limit, memory_limit, jobs, args.algorithm
+    )
 
 
 def _verdict_line(result: dict[str, Any]) -> str:
     word = verdict_word(result["valid"])
     line = (
-        f"{word:<8} {result['file']}  ({result['op_count']} ops, {result['model']}, "
-        f"{result['time_s']:.3f} s)"
+        f"{word:<8} {result['file']}  ({result.get('op_count', '?')} ops, "
+        f"{result.get('model', '?')}, {result['time_s']:.3f} s)"
     )
     if result["valid"] is False:
         line += f"\n         {result.get('message', '')}"
@@ -120,18 +195,48 @@ def _verdict_line(result: dict[str, Any]) -> str:
     return line
 
 
+def _check_one(path: str, options: _Options) -> dict[str, Any]:
+    """One file's result; running out of memory while reading or checking it is unknown.
+    Raises `HistoryError` for bad input and anything else for a bug of the checker."""
+    started = time.monotonic()
+    try:
+        return check_file(
+            path,
+            options.model,
+            options.fmt,
+            options.time_limit,
+            options.initial,
+            options.memory_limit,
+            options.jobs,
+            options.algorithm,
+        )
+    except MemoryError:
+        return {
+            "valid": "unknown",
+            "file": path,
+            "reason": "the process ran out of memory (MemoryError) while reading or checking",
+            "time_s": round(time.monotonic() - started, 6),
+        }
+
+
 def run(args: argparse.Namespace) -> int:
     """Check every file; print verdicts and a summary; return the exit code."""
-    model, fmt, initial, time_limit = _parse_options(args)
+    options = _parse_options(args)
     started = time.monotonic()
     results: list[dict[str, Any]] = []
     unreadable = 0
+    failed = 0
     for path in args.files:
         try:
-            result = check_file(path, model, fmt, time_limit, initial)
+            result = _check_one(path, options)
         except HistoryError as err:
             unreadable += 1
             print(f"error    {err}", file=sys.stderr)
+            continue
+        except Exception as err:  # a bug of the checker: never a verdict
+            failed += 1
+            traceback.print_exc()
+            print(f"error    {path}: the checker failed: {err!r}", file=sys.stderr)
             continue
         results.append(result)
         if args.json:
@@ -148,7 +253,11 @@ def run(args: argparse.Namespace) -> int:
     )
     if unreadable:
         summary += f", {unreadable} unreadable"
+    if failed:
+        summary += f", {failed} failed (checker error)"
     print(summary, file=sys.stderr if args.json else sys.stdout)
+    if failed:
+        return EXIT_CHECKER_FAILED
     if unreadable:
         return EXIT_BAD_ARGS
     return exit_code(compose(results))

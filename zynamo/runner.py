@@ -288,6 +288,10 @@ def replica_dumps(
                     value: Any = None if data["empty"] else values
                     tombstone = bool(data["tombstone"])
                     line: dict[str, Any] = {"type": "ok", "value": value, "tombstone": tombstone}
+                    if "clocks" in data:  # the siblings' clocks, for the lost-versions check
+                        line["clocks"] = sorted(
+                            data["clocks"], key=lambda c: json.dumps(c, sort_keys=True)
+                        )
                 except ClientError as err:
                     line = {"type": "fail", "value": None, "error": err.message}
                     value, tombstone = ("unreachable", node), False
@@ -315,6 +319,46 @@ def replica_dumps(
 
 
 # --------------------------------------------------------------------------- the run
+
+
+def node_states(
+    env: Environment, recorder: HistoryRecorder, deadline_s: float, progress: Progress
+) -> None:
+    """Once the replicas agree: wait (until the recovery deadline) for every node to have
+    handed its hints off, then record one ``node-state`` line per node (docs/history.md) with
+    what it still holds, for the leftovers check."""
+    clock = env.clock
+
+    def states() -> dict[str, dict[str, Any] | str]:
+        found: dict[str, dict[str, Any] | str] = {}
+        for node in env.nodes:
+            try:
+                status = env.admin(node, "status", timeout_ms=ADMIN_TIMEOUT_MS)
+                found[node] = {
+                    "hints": sum(int(n) for n in status.get("hints", {}).values()),
+                    "hints_by_owner": status.get("hints", {}),
+                    "keys": status.get("keys"),
+                    "handoffs_in_flight": status.get("handoffs_in_flight"),
+                }
+            except ClientError as err:
+                found[node] = err.message
+        return found
+
+    found = states()
+    while any(isinstance(s, dict) and s["hints"] for s in found.values()):
+        if clock.now() >= deadline_s:
+            held = sum(s["hints"] for s in found.values() if isinstance(s, dict))
+            progress(f"warning: {held} hints still held after recovery")
+            break
+        clock.sleep(0.5)
+        found = states()
+    for node, state in found.items():
+        line: dict[str, Any] = (
+            {"type": "ok", "value": state}
+            if isinstance(state, dict)
+            else {"type": "fail", "value": None, "error": state}
+        )
+        recorder.record({"process": "final", "f": "node-state", "node": node, **line})
 
 
 def default_environment(
@@ -440,6 +484,7 @@ def run_test(
             progress,
             clock,
         )
+        node_states(env, recorder, recovery_deadline, progress)
         progress(f"final reads of {len(keys.used)} keys")
         phases.start("final-reads")
         env.run(_final_reads(workload, recorder, config, keys, quorum, rng, env))

@@ -5,7 +5,9 @@ No I/O. Each check is a pure function ``check_*(records, ...) -> {"valid": ..., 
 `check_set` (set-full: lost / stale / never-read elements, stable latency),
 `check_convergence` (replica dumps agree after the heal), `check_quorum` (strict-quorum
 reads see acknowledged writes), `check_versions` (sibling histogram, causal graph anomalies),
-`check_stats` (counts, latencies, throughput, availability). Each has a ``Checker``
+`check_stats` (counts, latencies, throughput, availability), `check_lost_versions` (every
+acknowledged version present or superseded after recovery), `check_leftovers` (no hints left
+after recovery), `check_nemesis` (every fault operation succeeded). Each has a ``Checker``
 (``checker.base``) wrapping it, named as its result appears in ``results.json``; with
 ``LinearizableChecker`` (linearizability per key under a model) they are what a workload lists
 in its ``checkers``, and ``checker.base.run_checkers`` runs and composes them.
@@ -16,20 +18,31 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from checker.base import CheckContext, Record, Result
+from checker.dynamo.aftermath import check_leftovers, check_nemesis
+from checker.dynamo.cart import check_cart
 from checker.dynamo.convergence import check_convergence
+from checker.dynamo.lost_versions import check_lost_versions
 from checker.dynamo.quorum import check_quorum
 from checker.dynamo.set_full import check_set
 from checker.dynamo.stats import check_stats
 from checker.dynamo.versions import check_versions
 
 __all__ = [
+    "CartChecker",
     "ConvergenceChecker",
+    "LeftoversChecker",
     "LinearizableChecker",
+    "LostVersionsChecker",
+    "NemesisChecker",
     "QuorumChecker",
     "SetChecker",
     "StatsChecker",
     "VersionsChecker",
+    "check_cart",
     "check_convergence",
+    "check_leftovers",
+    "check_lost_versions",
+    "check_nemesis",
     "check_quorum",
     "check_set",
     "check_stats",
@@ -102,3 +115,44 @@ class StatsChecker:
 
     def check(self, history: list[Record], context: CheckContext) -> Result:
         return check_stats(history)
+
+
+@dataclass(frozen=True)
+class LostVersionsChecker:
+    """Every acknowledged version is present or causally superseded after recovery
+    (``check_lost_versions``)."""
+
+    name: str = "lost-versions"
+
+    def check(self, history: list[Record], context: CheckContext) -> Result:
+        return check_lost_versions(history)
+
+
+@dataclass(frozen=True)
+class LeftoversChecker:
+    """No node holds hints after recovery (``check_leftovers``)."""
+
+    name: str = "leftovers"
+
+    def check(self, history: list[Record], context: CheckContext) -> Result:
+        return check_leftovers(history)
+
+
+@dataclass(frozen=True)
+class NemesisChecker:
+    """Every fault operation succeeded, else the verdict is unknown (``check_nemesis``)."""
+
+    name: str = "nemesis"
+
+    def check(self, history: list[Record], context: CheckContext) -> Result:
+        return check_nemesis(history)
+
+
+@dataclass(frozen=True)
+class CartChecker:
+    """Cart with removes: no resurrected, lost or unexpected element (``check_cart``)."""
+
+    name: str = "cart"
+
+    def check(self, history: list[Record], context: CheckContext) -> Result:
+        return check_cart(history)

@@ -11,8 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-CLIENT_FUNCTIONS = frozenset({"read", "write", "cas", "add", "delete", "get", "put", "append"})
-WRITE_FUNCTIONS = frozenset({"write", "add", "delete", "put", "append", "cas"})
+CLIENT_FUNCTIONS = frozenset(
+    {"read", "write", "cas", "add", "remove", "delete", "get", "put", "append"}
+)
+WRITE_FUNCTIONS = frozenset({"write", "add", "remove", "delete", "put", "append", "cas"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,11 @@ through the node's ``ReplicaData``. No network.
   checks: replicas of a partition agree exactly when their roots do);
 - ``leave`` ``{node, force?}`` — ask for ``node`` to leave the ring (``force``: it is down for
   good, forget it without waiting for its handoff);
-- ``clock`` ``{offset_ms | bump_ms}`` — clock faults.
+- ``clock`` ``{offset_ms | bump_ms}`` — clock faults;
+- ``journal`` ``{since?, limit?}`` — the node's protocol events after sequence ``since``
+  (``cluster.core.journal``), with what a reader needs to place them in time: the node's
+  monotonic ``now_ms`` and unskewed ``wall_ms`` at the call, its generation, and ``first_seq``
+  (events before it fell off the ring).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from cluster.core.coordinator import Coordinator
 from cluster.core.effects import Effect
 from cluster.core.gossip import Gossiper
 from cluster.core.handoff import HandoffMachine
+from cluster.core.journal import MAX_READ
 from cluster.core.reaper import Reaper
 
 
@@ -175,6 +180,26 @@ def clock(parts: NodeParts, args: dict[str, Any], now_ms: float) -> Result:
     return {"clock_skew_ms": wall.skew_ms, "wall_ms": wall.wall_ms(now_ms)}, []
 
 
+def journal(parts: NodeParts, args: dict[str, Any], now_ms: float) -> Result:
+    since = args.get("since", 0)
+    limit = args.get("limit", MAX_READ)
+    for name, value in (("since", since), ("limit", limit)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise TypeError(f"{name} must be a non-negative integer")
+    log = parts.ctx.journal
+    return {
+        "node": parts.ctx.name,
+        "generation": parts.ctx.generation,
+        "enabled": log.enabled,
+        "now_ms": now_ms,
+        # The wall clock without the injected skew: monotonic now + the shell's offset.
+        "wall_ms": now_ms + parts.clock.offset_ms,
+        "first_seq": log.first_seq,
+        "last_seq": log.last_seq,
+        "events": log.since(since, min(limit, MAX_READ)),
+    }, []
+
+
 COMMANDS: dict[str, Command] = {
     "ping": ping,
     "status": status,
@@ -186,4 +211,5 @@ COMMANDS: dict[str, Command] = {
     "merkle": merkle,
     "leave": leave,
     "clock": clock,
+    "journal": journal,
 }

@@ -95,9 +95,15 @@ def on_keys(data: ReplicaData, me: str, mine: Collection[int], msg: AaeKeys) -> 
 
 
 def on_sync(
-    data: ReplicaData, me: str, mine: Collection[int], msg: AaeSync, now_ms: float
+    data: ReplicaData,
+    me: str,
+    mine: Collection[int],
+    msg: AaeSync,
+    now_ms: float,
+    synced: list[str] | None = None,
 ) -> AaeSync | None:
-    """Step 4: merge the peer's states; answer with ours of the keys it wants."""
+    """Step 4: merge the peer's states; answer with ours of the keys it wants. The keys whose
+    state the merge changed are appended to ``synced`` when given."""
     incoming: list[tuple[str, Siblings]] = []
     for entry in msg.states:
         if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str)):
@@ -106,7 +112,9 @@ def on_sync(
             incoming.append((entry[0], Siblings.from_json(entry[1])))  # all parsed first
     with data.transaction():
         for key, state in incoming:
-            data.merge(key, state, None, now_ms)
+            changed = data.merge(key, state, None, now_ms)[1]
+            if changed and synced is not None:
+                synced.append(key)
     wanted = [k for k in msg.want if isinstance(k, str) and data.partition_of(k) in mine]
     if not wanted:
         return None
@@ -181,7 +189,14 @@ class AntiEntropy:
         if isinstance(msg, AaeNodes):
             answers = [on_nodes(data, me, mine, msg)]
         elif isinstance(msg, AaeKeys):
-            answers = list(on_keys(data, me, mine, msg))
+            syncs = on_keys(data, me, mine, msg)
+            answers = list(syncs)
+            differing = [key for sync in syncs for key in sync.want]
+            if differing:
+                self.ctx.journal.record(now_ms, "aae-diff", peer=msg.src, keys=differing)
         else:
-            answers = [on_sync(data, me, mine, msg, now_ms)]
+            synced: list[str] = []
+            answers = [on_sync(data, me, mine, msg, now_ms, synced)]
+            if synced:
+                self.ctx.journal.record(now_ms, "aae-sync", peer=msg.src, keys=synced)
         return [Send(msg.src, answer) for answer in answers if answer is not None]

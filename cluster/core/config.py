@@ -10,6 +10,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from cluster.core.journal import DEFAULT_CAPACITY
 from cluster.core.ring import DEFAULT_PARTITIONS
 from cluster.core.versions import VERSIONINGS
 
@@ -32,6 +33,7 @@ class ClusterConfig:
     anti_entropy_interval_ms: int = 5000  # Merkle exchanges with each replica peer; 0: off
     handoff_interval_ms: int = 1000  # how often hints and moved partitions are handed off
     tombstone_grace_ms: int = 10_000  # a tombstone every replica holds is reaped after this
+    journal_events: int = DEFAULT_CAPACITY  # protocol events each node keeps; 0: journal off
 
     def __post_init__(self) -> None:
         if not self.nodes:
@@ -55,7 +57,7 @@ class ClusterConfig:
         for name in ("heartbeat_interval_ms", "gossip_interval_ms", "handoff_interval_ms"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("anti_entropy_interval_ms", "tombstone_grace_ms"):
+        for name in ("anti_entropy_interval_ms", "tombstone_grace_ms", "journal_events"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be 0 or more, got {getattr(self, name)}")
         if self.partitions < len(self.nodes):

@@ -4,8 +4,9 @@ queries they may ask, and the node's ``WallClock``.
 A ``Node`` is a composition of sub-machines (gossip, handoff, anti-entropy, reaping, client
 requests, the replica side), each owning its own state. None of them sees the ``Node`` or
 another machine's fields: each is handed this small context — the node's identity and
-configuration, its seeded random generator, its request ids, its log, and its ``ReplicaData``
-(the one door to storage) — plus, where it needs them, read-only queries about the cluster
+configuration, its seeded random generator, its request ids, its log, its event ``Journal``
+(where each machine records its own protocol events) and its ``ReplicaData`` (the one door to
+storage) — plus, where it needs them, read-only queries about the cluster
 (``Topology``, answered by the gossiper). Types and small helpers: no I/O.
 """
 
@@ -18,6 +19,7 @@ from typing import Protocol
 
 from cluster.core.config import ClusterConfig
 from cluster.core.effects import Effect, Log
+from cluster.core.journal import Journal
 from cluster.core.membership import Membership
 from cluster.core.placement import Placement
 from cluster.core.replica import ReplicaData
@@ -36,6 +38,7 @@ class NodeContext:
     rng: random.Random
     data: ReplicaData
     events: deque[str] = field(default_factory=lambda: deque(maxlen=RECENT_EVENTS))
+    journal: Journal = field(default_factory=Journal)
     _next_req: int = 1
 
     def jitter(self, interval_ms: float) -> float:

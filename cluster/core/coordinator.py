@@ -108,6 +108,7 @@ class Coordinator:
         self._config = self.ctx.config
         self._data = self.ctx.data
         self._versions = self.ctx.data.versions
+        self._journal = self.ctx.journal
 
     def pending_count(self) -> int:
         return len(self._pending)
@@ -222,14 +223,28 @@ class Coordinator:
         local = self._data.view(msg.key, mine.hint_for)
         actor = self._data.actor(hinted=mine.hint_for is not None)
         try:
-            state, version = self._versions.update(
-                local, context, msg.value, actor, self.clock.wall_ms(now_ms)
-            )
+            wall_ms = self.clock.wall_ms(now_ms)
+            state, version = self._versions.update(local, context, msg.value, actor, wall_ms)
         except ValueError as err:
             return refuse(str(err))
         encoded = RawJson(self._data.put(msg.key, state, mine.hint_for, now_ms))
         core.add_result(self._name, True)
         req = self.ctx.new_req()
+        journal = self._journal
+        if journal.enabled:  # the dict of fields costs a little: not when the journal is off
+            journal.record(
+                now_ms,
+                "version-created",
+                key=msg.key,
+                req=req,
+                dot=_dot(actor, version, wall_ms),
+                value=msg.value,
+                hint_for=mine.hint_for,
+                context=context.as_dict(),
+                targets=[[t.node, t.hint_for] for t in targets],
+                siblings=len(state.versions),
+                kept=msg.value in state.values,  # lww: an older-looking local version may win
+            )
         pending = _PendingPut(origin, msg.key, core, version)
         self._pending[req] = pending
         effects: list[Effect] = []
@@ -342,13 +357,17 @@ class Coordinator:
         """Send the merged state to every replica that answered with less (after the client
         has its answer)."""
         effects: list[Effect] = []
+        repaired: list[list[str | None]] = []
         for target, merged in pending.core.read_repairs(self._versions):
+            repaired.append([target.node, target.hint_for])
             if target.node == self._name:
                 self._data.merge(pending.key, merged, target.hint_for, now_ms)
             else:
                 text = RawJson(state_text(merged))
                 put = ReplicaPut(0, self._name, pending.key, text, target.hint_for, reply=False)
                 effects.append(Send(target.node, put))
+        if repaired:
+            self._journal.record(now_ms, "read-repair", key=pending.key, to=repaired)
         return effects
 
     def _progress_put(self, req: int, pending: _PendingPut, timed_out: bool) -> list[Effect]:
@@ -412,3 +431,9 @@ class Coordinator:
             else PutReply(0, False, error=error, definite=False)
         )
         return self._answer(pending.origin, reply)
+
+
+def _dot(actor: str, version: dict[str, int], wall_ms: int) -> str:
+    """The new version's name for the journal: ``actor:counter`` (dvv, vclock), or
+    ``actor@wall_ms`` under last-write-wins, whose versions carry a timestamp, not a counter."""
+    return f"{actor}:{version[actor]}" if actor in version else f"{actor}@{wall_ms}"

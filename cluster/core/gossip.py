@@ -64,6 +64,7 @@ class Gossiper:
     _up: frozenset[str] | None = field(init=False, default=None)
     _up_until_ms: float = field(init=False, default=-math.inf)
     _up_of: Membership | None = field(init=False, default=None)
+    _last_up: frozenset[str] = field(init=False, default=frozenset())  # for peer-up/-down events
 
     def __post_init__(self) -> None:
         ctx = self.ctx
@@ -111,10 +112,23 @@ class Gossiper:
                 found.add(peer)
                 until = min(until, detector.suspect_at_ms(threshold))
         up = self._up = frozenset(found)
+        if up != self._last_up:
+            self._journal_up_changes(up, now_ms)
         # A threshold outside the quantile's range is judged by phi itself: no caching.
         self._up_until_ms = until if 0.0 < threshold <= MAX_QUANTILE_THRESHOLD else -math.inf
         self._up_of = self._membership
         return up
+
+    def _journal_up_changes(self, up: frozenset[str], now_ms: float) -> None:
+        """Record the peers that went down or came up since the last answer (the first
+        answer after start counts every peer as going from up to what it is)."""
+        before = self._last_up or frozenset(self._membership.peers(self.ctx.name)) | {self.ctx.name}
+        journal = self.ctx.journal
+        for peer in sorted(before - up):
+            journal.record(now_ms, "peer-down", peer=peer)
+        for peer in sorted(up - before):
+            journal.record(now_ms, "peer-up", peer=peer)
+        self._last_up = up
 
     # ------------------------------------------------------------------ failure detection
 
@@ -195,6 +209,7 @@ class Gossiper:
         fresh = PhiAccrual(float(self.ctx.config.heartbeat_interval_ms))
         fresh.heartbeat(now_ms)
         self.detectors[peer] = fresh
+        self.ctx.journal.record(now_ms, "peer-restarted", peer=peer, generation=generation)
         effects = self.ctx.log(f"{peer} restarted (generation {before} -> {generation})")
         effects.append(SetTimer(now_ms, HANDOFF_NOW))
         return effects
@@ -250,6 +265,13 @@ class Gossiper:
         if membership.ring_version != before.ring_version or membership.ring != before.ring:
             moved = sum(
                 1 for a, b in zip(before.ring.owners, membership.ring.owners, strict=True) if a != b
+            )
+            ctx.journal.record(
+                now_ms,
+                "ring-changed",
+                version=membership.ring_version,
+                moved=moved,
+                members=list(membership.ring.nodes),
             )
             effects += ctx.log(
                 f"ring version {membership.ring_version}: {moved} partitions changed owner;"

@@ -50,6 +50,7 @@ class Batch:
     waiting: set[str]
     sent_ms: float
     failed: bool = False
+    targets: tuple[str, ...] = ()  # every target, acknowledged or not (for the journal)
 
 
 @dataclass
@@ -82,7 +83,8 @@ class Handoffs:
         targets: Iterable[str],
         now_ms: float,
     ) -> Batch:
-        batch = Batch(req, kind, owner, dict(digests), set(targets), now_ms)
+        chosen = tuple(sorted(targets))
+        batch = Batch(req, kind, owner, dict(digests), set(chosen), now_ms, targets=chosen)
         if not batch.waiting:
             raise ValueError("a handoff batch needs at least one target")
         self.batches[req] = batch
@@ -216,8 +218,9 @@ class HandoffMachine:
         if raw is None:
             return
         state = Siblings.from_json(raw)
-        data.merge(key, state, None, now_ms)
+        _, applied = data.merge(key, state, None, now_ms)
         data.delete_unchanged({key: raw_digest(raw)}, owner)
+        self.ctx.journal.record(now_ms, "hint-absorbed", key=key, owner=owner, applied=applied)
 
     def _plan_transfers(self, up: Collection[str], now_ms: float) -> Outgoing:
         """Hand the keys of partitions this node holds but no longer replicates to every
@@ -254,9 +257,14 @@ class HandoffMachine:
             states = [(key, Siblings.from_json(raw)) for key, raw in _items(msg.items)]
         except ValueError as err:
             return [Send(msg.src, HandoffAck(msg.req, me, False, f"handoff: {err}"))]
+        applied: list[str] = []
         with data.transaction():  # one commit for the batch, before the ack
             for key, state in states:
-                data.merge(key, state, None, now_ms)
+                if data.merge(key, state, None, now_ms)[1]:
+                    applied.append(key)
+        self.ctx.journal.record(
+            now_ms, "handoff-received", src=msg.src, keys=[k for k, _ in states], applied=applied
+        )
         return [Send(msg.src, HandoffAck(msg.req, me, True))]
 
     def on_ack(self, msg: HandoffAck, now_ms: float) -> list[Effect]:
@@ -266,11 +274,21 @@ class HandoffMachine:
         batch = self.handoffs.ack(msg.req, msg.src, msg.ok)
         if batch is None:
             return []
+        journal = self.ctx.journal
         if batch.failed:
+            journal.record(now_ms, "handoff-failed", to=msg.src, owner=batch.owner, error=msg.error)
             return self.ctx.log(f"handoff to {msg.src} failed: {msg.error}", "warning")
         owner = batch.owner if batch.kind == HINT else None
         deleted = self.ctx.data.delete_unchanged(batch.digests, owner)
         self.delivered += len(deleted)
+        journal.record(
+            now_ms,
+            f"{batch.kind}-delivered",
+            to=list(batch.targets),
+            owner=batch.owner,
+            keys=deleted,
+            kept=sorted(set(batch.digests) - set(deleted)),
+        )
         return self._plan(now_ms)
 
 

@@ -27,6 +27,7 @@ read-only ``Topology`` queries. What a node does (DeCandia et al. 2007), machine
   ``cluster.core.handoff``);
 - anti-entropy with Merkle trees (``AntiEntropy``, §4.7, ``cluster.core.anti_entropy``);
 - tombstone reaping (``Reaper``, ``cluster.core.reaper``);
+- the event journal every machine records its protocol events in (``cluster.core.journal``);
 - admin commands (``Node.admin``, ``cluster.core.admin``).
 
 The node itself only dispatches: each message type to its machine, each timer to its round.
@@ -58,6 +59,7 @@ from cluster.core.effects import (
 )
 from cluster.core.gossip import Gossiper
 from cluster.core.handoff import HandoffMachine
+from cluster.core.journal import Journal
 from cluster.core.membership import Membership
 from cluster.core.messages import (
     AaeKeys,
@@ -127,7 +129,13 @@ class Node:
         partition_of = Membership.initial(config.nodes, config.partitions).ring.partition_of
         self.data = ReplicaData(self.store, versioning(config.versioning), partition_of, self.name)
         ctx = self._ctx = NodeContext(
-            self.name, self.generation, self.address, config, self.rng, self.data
+            self.name,
+            self.generation,
+            self.address,
+            config,
+            self.rng,
+            self.data,
+            journal=Journal(config.journal_events),
         )
         self._clock = WallClock(self.wall_offset_ms)
         # The gossiper asks the handoff machine (made next) whether batches are in flight.
@@ -183,6 +191,14 @@ class Node:
                 f" {self.data.hint_count} hints held"
             )
         ]
+        self._ctx.journal.record(
+            now_ms,
+            "start",
+            generation=self.generation,
+            keys=len(self.data.forest),
+            hints=self.data.hint_count,
+            ring_version=membership.ring_version,
+        )
         effects += gossiper.first_heartbeat(now_ms)
         # Spread the first rounds so that nodes started together do not move in lockstep.
         jitter, config = self._ctx.jitter, self.config

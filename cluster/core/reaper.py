@@ -156,7 +156,7 @@ class Reaper:
         items = {k: d for k in keys if (d := data.digest(k)) is not None}
         self.current = Round(ctx.new_req(), items, voters, now_ms)
         if not voters:
-            return self._finish()
+            return self._finish(now_ms)
         query = ReapQuery(self.current.req, ctx.name, [[k, d.hex()] for k, d in items.items()])
         return [Send(voter, query) for voter in sorted(voters)]
 
@@ -185,9 +185,9 @@ class Reaper:
         if current is None or current.req != msg.req:
             return []
         current.vote(msg.src, msg.ok, msg.held)
-        return self._finish() if current.complete else []
+        return self._finish(now_ms) if current.complete else []
 
-    def _finish(self) -> list[Effect]:
+    def _finish(self, now_ms: float) -> list[Effect]:
         current = self.current
         assert current is not None
         self.current = None
@@ -199,10 +199,16 @@ class Reaper:
             return []
         for key, digest in doomed.items():
             self.reaped += data.reap(key, digest)
+        self.ctx.journal.record(now_ms, "reaped", keys=sorted(doomed), by=self.ctx.name)
         reap = Reap(self.ctx.name, [[k, d.hex()] for k, d in doomed.items()])
         return [Send(voter, reap) for voter in sorted(current.voters)]
 
     def on_reap(self, msg: Reap, now_ms: float) -> list[Effect]:
+        removed = []
         for key, digest in _digest_items(msg.items):
-            self.reaped += self.ctx.data.reap(key, digest)
+            copies = self.ctx.data.reap(key, digest)
+            self.reaped += copies
+            if copies:
+                removed.append(key)
+        self.ctx.journal.record(now_ms, "reaped", keys=removed, by=msg.src)
         return []

@@ -27,6 +27,7 @@ class Vnode:
         # Read on every replica request: plain attributes rather than looked up in ``ctx``.
         self._name = self.ctx.name
         self._data = self.ctx.data
+        self._journal = self.ctx.journal
 
     def on_replica_get(
         self, sender: ClientId | None, msg: ReplicaGet, now_ms: float
@@ -44,10 +45,21 @@ class Vnode:
     ) -> list[Effect]:
         hint_for = None if msg.hint_for == self._name else msg.hint_for
         try:
-            self._data.merge(msg.key, Siblings.from_json(msg.state), hint_for, now_ms)
+            _, applied = self._data.merge(msg.key, Siblings.from_json(msg.state), hint_for, now_ms)
             ok, error = True, ""
         except ValueError as err:
-            ok, error = False, str(err)
+            ok, error, applied = False, str(err), False
+        self._journal.record(
+            now_ms,
+            "replica-write",
+            key=msg.key,
+            src=msg.src,
+            req=msg.req,
+            hint_for=hint_for,
+            applied=applied,
+            repair=not msg.reply,
+            error=error or None,
+        )
         if not msg.reply:
             return []
         return [Send(msg.src, ReplicaPutReply(msg.req, self._name, msg.key, ok, error))]

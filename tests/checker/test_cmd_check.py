@@ -18,10 +18,16 @@ INVALID = VALID.replace(":ok, :f :read, :value 1", ":ok, :f :read, :value 2")
 
 
 def _hard(writes: int) -> str:
-    lines = [f"{{:process {p}, :type :invoke, :f :write, :value {p}}}" for p in range(writes)]
+    """Concurrent writes, each value twice, and a read of none: exponential for the search."""
+    lines = [
+        f"{{:process {p}, :type :invoke, :f :write, :value {p % (writes // 2)}}}"
+        for p in range(writes)
+    ]
     lines.append(f"{{:process {writes}, :type :invoke, :f :read, :value nil}}")
     lines.append(f"{{:process {writes}, :type :ok, :f :read, :value -1}}")
-    lines += [f"{{:process {p}, :type :ok, :f :write, :value {p}}}" for p in range(writes)]
+    lines += [
+        f"{{:process {p}, :type :ok, :f :write, :value {p % (writes // 2)}}}" for p in range(writes)
+    ]
     return "\n".join(lines) + "\n"
 
 

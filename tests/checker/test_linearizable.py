@@ -171,11 +171,12 @@ def test_model_rejects_foreign_operations() -> None:
         check_linearizable(h.history(), "register")
 
 
-def _hard_history(rng: random.Random, ops: int) -> list[Op]:
-    """Many concurrent writes of distinct values and reads that never match: exponential."""
+def _hard_history(rng: random.Random, ops: int, distinct: bool = False) -> list[Op]:
+    """Many concurrent writes and a read that never matches: exponential for the search.
+    Each value is written twice unless ``distinct`` (then the polynomial path decides it)."""
     h = HistoryBuilder()
     for process in range(ops):
-        h.invoke(process, "write", process)
+        h.invoke(process, "write", process if distinct else process % (ops // 2))
     h.invoke(ops, "read")
     h.ok(ops, -1)
     for process in rng.sample(range(ops), ops):
@@ -189,6 +190,15 @@ def test_time_limit_gives_unknown() -> None:
     assert result["valid"] == "unknown"
     assert "time limit" in result["reason"]
     assert result["time_s"] < 5
+
+
+def test_distinct_values_decide_the_hard_history_at_once() -> None:
+    history = _hard_history(random.Random(7), 60, distinct=True)
+    result = check_linearizable(history, "register", time_limit_s=5)
+    assert result["valid"] is False
+    assert result["distinct_keys"] == 1
+    assert result["op"]["value"] == -1 and "cannot be linearized" in result["message"]
+    assert result["time_s"] < 1
 
 
 def test_compose_ranks_false_over_unknown_over_true() -> None:

@@ -109,12 +109,18 @@ def test_workloads_name_the_checkers_that_judge_them() -> None:
         "convergence",
         "quorum",
         "versions",
+        "lost-versions",
+        "leftovers",
+        "nemesis",
         "stats",
     ]
     assert [c.name for c in RegisterWorkload.checkers] == [
         "linearizable",
         "convergence",
         "quorum",
+        "lost-versions",
+        "leftovers",
+        "nemesis",
         "stats",
     ]
 

@@ -52,7 +52,16 @@ def test_a_whole_run_in_the_memory_environment(tmp_path: Path) -> None:
     assert env.stopped and env.net.cut_links == set() and env.net.slow_links == set()
     assert env.members == set(env.nodes) and set(env.skew_ms.values()) == {0.0}
     assert result.valid is True, result.results
-    assert list(result.results["checkers"]) == ["set", "convergence", "quorum", "versions", "stats"]
+    assert list(result.results["checkers"]) == [
+        "set",
+        "convergence",
+        "quorum",
+        "versions",
+        "lost-versions",
+        "leftovers",
+        "nemesis",
+        "stats",
+    ]
     assert lines[1] == "starting 5 in-memory nodes"
     assert any(line.startswith("nemesis: start-") for line in lines)
     history = [json.loads(x) for x in (result.directory / "history.jsonl").read_text().splitlines()]

@@ -282,9 +282,10 @@ def test_write_report_writes_every_artifact(
     rendered: tuple[pathlib.Path, list[pathlib.Path]],
 ) -> None:
     run_dir, written = rendered
-    assert {path.name for path in written} == {*PLOT_NAMES, "timeline.html", "index.html"}
+    # The synthetic run is invalid on k1: its findings get their own page and a page per key.
+    expected = {*PLOT_NAMES, "timeline.html", "index.html", "findings.html", "keys/k1.html"}
+    assert {path.relative_to(run_dir).as_posix() for path in written} == expected
     for path in written:
-        assert path.parent == run_dir
         assert path.stat().st_size > 0, f"{path.name} is empty"
 
 
@@ -316,7 +317,8 @@ def test_index_links_every_artifact_and_node_log(
     images = {attrs.get("src") for tag, attrs in page.tags if tag == "img"}
     assert set(PLOT_NAMES) <= images
     for link in page.links():
-        assert (run_dir / link).is_file(), f"index.html links {link}, which does not exist"
+        target = link.split("#", 1)[0]
+        assert (run_dir / target).is_file(), f"index.html links {link}, which does not exist"
 
 
 def test_index_shows_verdict_and_each_checker(
@@ -336,26 +338,55 @@ def test_index_shows_verdict_and_each_checker(
     assert "set-partition" in text and "42" in text  # test name and seed from test.json
 
 
-def test_timeline_has_a_column_per_process_and_a_box_per_operation(
+def timeline_json(page: str) -> dict[str, Any]:
+    """The operations the timeline page draws, as embedded in it."""
+    start = page.index("<script type=application/json id=data>") + len(
+        "<script type=application/json id=data>"
+    )
+    data: dict[str, Any] = json.loads(page[start : page.index("</script>", start)])
+    return data
+
+
+def test_timeline_has_a_lane_per_process_and_a_box_per_operation(
     rendered: tuple[pathlib.Path, list[pathlib.Path]],
     history: list[dict[str, Any]],
 ) -> None:
     run_dir, _ = rendered
-    page = Elements((run_dir / "timeline.html").read_text(encoding="utf-8"))
-    columns = [attrs for tag, attrs in page.tags if tag == "div" and attrs.get("data-process")]
+    data = timeline_json((run_dir / "timeline.html").read_text(encoding="utf-8"))
     processes = {str(line["process"]) for line in history if line["process"] != "final"}
-    assert sorted(str(c["data-process"]) for c in columns) == sorted(processes)
-    boxes = [classes for classes in page.classes("div") if "o" in classes]
+    assert sorted(data["lanes"]) == sorted(processes)
     invocations = [line for line in history if line["type"] == "invoke"]
-    assert len(boxes) == len(invocations)
+    assert len(data["ops"]) == len(invocations)
+    nemesis_lane = data["lanes"].index("nemesis")
     client_types = Counter(
         line["type"]
         for line in history
         if line["type"] != "invoke" and line["process"] not in ("nemesis", "final")
     )
-    box_types = Counter(c[1] for c in boxes if c[1] != "nem")
+    box_types = Counter(
+        ("ok", "info", "fail")[op[3]] for op in data["ops"] if op[2] != nemesis_lane
+    )
     assert box_types == client_types
-    assert sum(1 for c in boxes if c[1] == "nem") == 4  # start/stop partition, start/stop kill
+    assert sum(1 for op in data["ops"] if op[2] == nemesis_lane) == 4  # start/stop of two faults
+    # Every client box names its key and node; the faults carry their targets.
+    client = [op for op in data["ops"] if op[2] != nemesis_lane]
+    assert all(op[5] >= 0 and op[6] >= 0 for op in client)
+    assert [f[2].split(" ")[0] for f in data["faults"]] == ["partition", "kill"]
+    assert all(len(f[2].split(" ")) > 1 for f in data["faults"]), data["faults"]
+
+
+def test_timeline_is_time_proportional_and_labels_the_final_phase(
+    history: list[dict[str, Any]],
+) -> None:
+    data = timeline_json(render_timeline(history))
+    for op in data["ops"]:
+        assert op[0] <= op[1]  # start and end in milliseconds since the run started
+    starts = [op[0] for op in data["ops"]]
+    finals = [op for op in data["ops"] if op[9]]
+    assert finals and data["final_ms"] == min(op[0] for op in finals)
+    assert data["end_ms"] >= max(starts)
+    failed = [op for op in data["ops"] if op[3] == 2]
+    assert failed and all(op[8] for op in failed)  # the error is on the failed box
 
 
 def test_history_values_are_escaped(
@@ -365,7 +396,9 @@ def test_history_values_are_escaped(
     run_dir, _ = rendered
     timeline = (run_dir / "timeline.html").read_text(encoding="utf-8")
     assert EVIL not in timeline
-    assert "&lt;script&gt;" in timeline
+    # Values travel as JSON inside a script element, with no "<" that could close it.
+    assert "\\u003cscript>" in timeline
+    assert any(EVIL in op[7] for op in timeline_json(timeline)["ops"])
     # Values from test.json and results.json are escaped on the index too.
     results = {"valid": True, "checkers": {"set": {"valid": True, "note": EVIL}}}
     other = make_run(tmp_path, [], results=results, test={"name": EVIL})
@@ -401,7 +434,7 @@ def test_empty_history_still_renders_every_file(tmp_path: pathlib.Path) -> None:
     written = write_report(run_dir)
     for name in PLOT_NAMES:
         png_size(run_dir / name)
-    assert len(written) == 5
+    assert {p.name for p in written} >= {*PLOT_NAMES, "timeline.html", "index.html"}
     timeline = Elements((run_dir / "timeline.html").read_text(encoding="utf-8"))
     assert "The history has no operations." in " ".join(timeline.text)
     index = " ".join(Elements((run_dir / "index.html").read_text(encoding="utf-8")).text)
@@ -514,13 +547,14 @@ def test_timeline_shows_an_uncompleted_op_as_info_to_the_end() -> None:
     history = [
         {"index": 0, "time": 0, "process": 0, "type": "invoke", "f": "add", "value": 1},
         {"index": 1, "time": 10, "process": 1, "type": "invoke", "f": "add", "value": 2},
-        {"index": 2, "time": 20, "process": 1, "type": "ok", "f": "add", "value": 2},
+        {"index": 2, "time": 20_000_000, "process": 1, "type": "ok", "f": "add", "value": 2},
     ]
-    page = Elements(render_timeline(history))
-    boxes = [classes for classes in page.classes("div") if "o" in classes]
-    assert sorted(c[1] for c in boxes) == ["info", "ok"]
-    titles = [str(a["title"]) for t, a in page.tags if "never completed" in str(a.get("title"))]
-    assert len(titles) == 1 and "process 0" in titles[0]
+    data = timeline_json(render_timeline(history))
+    by_lane = {data["lanes"][op[2]]: op for op in data["ops"]}
+    assert ("ok", "info")[by_lane["1"][3]] == "ok"
+    never = by_lane["0"]
+    assert ("ok", "info")[never[3]] == "info"
+    assert never[8] == "never completed" and never[1] == data["end_ms"] == 20.0
 
 
 def test_key_figures_put_what_went_wrong_first() -> None:

@@ -122,3 +122,30 @@ def test_a_strobe_lasts_its_duration_while_the_cluster_and_other_tasks_go_on() -
     assert result["flips"] == 20 and result["took_s"] == pytest.approx(2.0, abs=0.11)
     assert len(ticks) >= 8  # the other task ran all along, in virtual time
     assert env.admin("n1", "status")["up"] == ["n1", "n2", "n3"]  # the nodes ran too
+
+
+def test_a_dead_hinted_handoff_is_caught_by_the_hints_left_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Anti-entropy repairs what a broken handoff leaves, so the data converges and the set
+    checker passes; the hints still sitting on fallbacks give the broken mechanism away."""
+    from cluster.core.handoff import HandoffMachine
+
+    monkeypatch.setattr(HandoffMachine, "_plan_hints", lambda self, up, now_ms: [])
+    result = run(tmp_path, seed=3, time_limit_s=60.0, nemesis_interval_s=10.0, recovery_s=10.0)
+    checkers = result.results["checkers"]
+    assert checkers["set"]["valid"] is True and checkers["convergence"]["valid"] is True
+    assert checkers["leftovers"]["valid"] is False and checkers["leftovers"]["hints_left"] > 0
+    assert result.valid is False
+
+
+@pytest.mark.parametrize(("versioning", "valid"), [("dvv", True), ("lww", False)])
+def test_the_cart_keeps_its_removes_under_dvv_and_resurrects_them_under_lww(
+    tmp_path: Path, versioning: str, valid: bool
+) -> None:
+    result = run(tmp_path, seed=3, workload="cart", versioning=versioning, time_limit_s=60.0)
+    cart = result.results["checkers"]["cart"]
+    assert cart["removes_acknowledged"] > 100
+    assert result.valid is valid, cart
+    if not valid:
+        assert cart["resurrected"] > 0

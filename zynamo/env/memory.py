@@ -145,8 +145,11 @@ class MemoryEnvironment(RealTime):
         if op == "status":
             return {"up": sorted(self.running - self.paused)}
         if op == "replica":
-            values = self.store.values(str(args["key"]))
-            return {"values": values, "empty": not values, "tombstone": False}
+            key = str(args["key"])
+            values = self.store.values(key)
+            clock = self.store.clock(key)
+            clocks = [clock] if clock else []
+            return {"values": values, "empty": not values, "tombstone": False, "clocks": clocks}
         raise ClientError(f"unknown admin op {op!r}", definite=True, node=node)
 
     # --- the run around the faults

@@ -5,14 +5,16 @@ Entering it starts Toxiproxy (the embedded server, or uses the one at ``toxiprox
 creates one proxy per ordered pair of nodes; ``start`` starts the nodes; leaving it closes the
 admin channel, deletes the proxies and stops the embedded Toxiproxy. Faults act on the
 ``LocalCluster`` (kill -9, SIGSTOP/SIGCONT, restart on the same data, join/leave), on the
-``ProxyNet`` (cut, slow) and through the nodes' admin channel (clock offsets). Does process,
-network and file I/O.
+``ProxyNet`` (cut, slow) and through the nodes' admin channel (clock offsets). From ``start``
+to ``stop`` a thread polls every node's event journal (``zynamo.env.journals``), which
+``collect_logs`` writes beside the logs. Does process, network and file I/O.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import time
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ from nemesis.process import ProcessCluster
 from nemesis.toxiproxy import open_toxiproxy
 from workloads.client import Client
 from workloads.protocol_client import ProtocolClient
+from zynamo.env.journals import JournalCollector, JournalPoller
 from zynamo.env.realtime import RealTime
 
 
@@ -48,6 +51,7 @@ class RealEnvironment(RealTime):
         self._net: ProxyNet | None = None
         self._cluster: LocalCluster | None = None
         self._admin: AdminChannel | None = None
+        self._journals: JournalPoller | None = None
 
     def __enter__(self) -> RealEnvironment:
         with ExitStack() as stack:
@@ -104,7 +108,17 @@ class RealEnvironment(RealTime):
         return f"{len(self.config.nodes)} nodes behind Toxiproxy at {self._url}"
 
     def start(self) -> None:
-        self._running().start()
+        cluster = self._running()
+        cluster.start()
+        if self._journals is not None:
+            return  # already polling (a second start only starts the nodes that are not up)
+        # The history's clock starts when the runner opens it, right after this returns: the
+        # nodes' events are placed relative to this moment (zynamo.env.journals).
+        channel = AdminChannel(cluster.endpoints)
+        self._stack.callback(channel.close)
+        collector = JournalCollector(channel, zero_ns=time.monotonic_ns())
+        self._journals = JournalPoller(collector, lambda: list(cluster.nodes))
+        self._journals.start()
 
     def wait_ready(self, timeout_s: float) -> None:
         self._running().wait_ready(timeout_s=timeout_s)
@@ -114,12 +128,19 @@ class RealEnvironment(RealTime):
         return ProtocolClient(lambda: AsyncClient(endpoints, timeout_ms=timeout_ms))
 
     def collect_logs(self, directory: Path) -> None:
+        """Each node's log as ``<node>.log`` and its event journal, as read while the run went
+        on, as ``<node>.events.jsonl``."""
         cluster = self._running()
         for node in cluster.nodes:
             log = cluster.log_path(node)
             if log.exists():
                 shutil.copyfile(log, directory / f"{node}.log")
+        if self._journals is not None:
+            self._journals.stop()  # a last read, if ``stop`` did not already make it
+            self._journals.collector.write(directory)
 
     def stop(self) -> None:
+        if self._journals is not None:
+            self._journals.stop()  # what the nodes journalled last, before they go
         if self._cluster is not None:
             self._cluster.stop()

@@ -19,7 +19,9 @@ it). The faults are the real environment's, acting on the simulator:
 A blocking fault operation (a strobe, a leave) runs in turns with the loop
 (``cluster.sim.workers``), so the workload goes on meanwhile, deterministically. Node log lines
 of every level are kept (a warning is evidence for the report, not a crash of the harness) and
-written as ``<node>.log``. No I/O but writing the logs.
+written as ``<node>.log``; each node's event journal is read just before the node is killed
+(nothing is lost, unlike a real ``kill -9``) and at the end, and written as
+``<node>.events.jsonl`` on the history's (virtual) clock. No I/O but writing the logs.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from nemesis.membership import MembershipCluster
 from nemesis.process import ProcessCluster
 from workloads.client import Client
 from workloads.protocol_client import ProtocolClient
+from zynamo.env.journals import JournalCollector
 
 T = TypeVar("T")
 
@@ -133,6 +136,10 @@ class SimEnvironment:
         self._net = SimNetwork(self.sim, config.nodes)
         self.departed: set[str] = set()
         self._started_ms = self.sim.now_ms
+        self._journals = JournalCollector(self.admin, 0, self._virtual_ns)
+
+    def _virtual_ns(self) -> int:
+        return int(self.sim.now_ms * 1_000_000)
 
     def __enter__(self) -> SimEnvironment:
         return self
@@ -171,6 +178,7 @@ class SimEnvironment:
         return node in self.sim.paused
 
     def kill(self, node: str) -> None:
+        self._journals.poll([node])  # a crash loses the node's memory: read it first
         self.sim.crash(node)
 
     def start_node(self, node: str, timeout_s: float = 0.0) -> None:
@@ -201,6 +209,7 @@ class SimEnvironment:
             if self._clock.now() >= deadline:
                 raise ValueError(f"{node} did not hand off its data within {LEAVE_TIMEOUT_S} s")
             self._clock.sleep(POLL_S)
+        self._journals.poll([node])
         self.sim.crash(node)
         self.departed.add(node)
         return running
@@ -258,7 +267,9 @@ class SimEnvironment:
         return f"{len(self.config.nodes)} simulated nodes (virtual time, seed {self.seed})"
 
     def start(self) -> None:
-        """The simulator booted every node when it was made."""
+        """The simulator booted every node when it was made; the journals' times count from
+        now, as the history's do."""
+        self._journals = JournalCollector(self.admin, self._virtual_ns(), self._virtual_ns)
 
     def wait_ready(self, timeout_s: float) -> None:
         down = [n for n in self.nodes if not self.is_running(n) or self.is_paused(n)]
@@ -277,6 +288,8 @@ class SimEnvironment:
             lines.setdefault(node, []).append(f"{seconds:10.3f} {level:<7} {text}\n")
         for node, node_lines in lines.items():
             (directory / f"{node}.log").write_text("".join(node_lines))
+        self._journals.poll(n for n in self.sim.names if self.is_running(n))
+        self._journals.write(directory)
 
     def stop(self) -> None:
         """Nothing runs outside this process: stopping is forgetting."""

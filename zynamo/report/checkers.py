@@ -66,12 +66,35 @@ def key_figures(result: object) -> list[tuple[str, str]]:
     if not isinstance(result, Mapping):
         return [("result", _short(_json(result)))]
     figures = [
-        (str(name), describe(value))
+        (str(name), _figure(str(name), value, result))
         for name, value in result.items()
         if name != "valid" and value is not None
     ]
     figures.sort(key=lambda figure: _importance(figure[0]))
     return figures[:MAX_FIGURES]
+
+
+# A listed field -> the field that counts all of them, where checkers list only some.
+COUNT_FIELDS = {
+    "violations": "violation_count",
+    "diverged": "diverged_count",
+    "anomalies": "anomaly_count",
+}
+
+
+def _figure(name: str, value: object, result: Mapping[str, Any]) -> str:
+    """A field's figure: times in seconds, capped lists as "50 of 79 listed"."""
+    if name.endswith("_ns") and isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value / 1e9:.2f} s"
+    text = describe(value)
+    if isinstance(value, list):
+        count_name = COUNT_FIELDS.get(name) or (
+            name.removesuffix("_elements") if name.endswith("_elements") else ""
+        )
+        counted = result.get(count_name) if count_name else None
+        if isinstance(counted, int) and counted > len(value):
+            text = f"{len(value)} of {counted} listed (all counted in {count_name}); " + text
+    return text
 
 
 def describe(value: object) -> str:
@@ -123,6 +146,11 @@ def _describe_list(items: Sequence[Any]) -> str:
         more = f"; … {len(items) - 3} more" if len(items) > 3 else ""
         noun = "op" if len(items) == 1 else "ops"
         return _short(f"{len(items)} {noun}: {shown}{more}", 400)
+    if all(isinstance(item, Mapping) for item in items):
+        # Records: their scalar fields, whole, rather than JSON cut in the middle.
+        shown = "; ".join(_scalars_inline(item) for item in items[:3])
+        more = f"; … {len(items) - 3} more" if len(items) > 3 else ""
+        return _short(f"{len(items)}: {shown}{more}", 400)
     sample = ", ".join(_short(_json(item), 40) for item in items[:SAMPLE_ITEMS])
     more = ", …" if len(items) > SAMPLE_ITEMS else ""
     return f"{len(items)} ({sample}{more})"
@@ -159,7 +187,13 @@ def _importance(name: str) -> int:
 
 
 def _scalars_inline(value: Mapping[str, Any]) -> str:
-    return ", ".join(f"{k} {_scalar(v)}" for k, v in value.items() if _is_scalar(v))
+    return ", ".join(
+        f"{k} {v / 1e9:.2f} s"
+        if str(k).endswith("_ns") and isinstance(v, int)
+        else f"{k} {_scalar(v)}"
+        for k, v in value.items()
+        if _is_scalar(v)
+    )
 
 
 def _is_scalar(value: object) -> bool:

@@ -15,8 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from zynamo.report.checkers import Verdict, key_figures, verdict
+from zynamo.report.faults import describe_fault
+from zynamo.report.findings import Findings, first_of_each, headline
+from zynamo.report.fmt import key_page, of
 from zynamo.report.history import FINAL, HistoryView, Line
+from zynamo.report.keypage import finding_anchors
 from zynamo.report.plots import quantile
+from zynamo.report.repro import commit_of, reproduce_command
 from zynamo.report.schedule import schedule_section
 
 PLOTS = (
@@ -33,8 +38,9 @@ PLOTS = (
     ("rate.png", "Throughput", "completions per second per function and outcome"),
 )
 DATA_FILES = ("history.jsonl", "results.json", "test.json")
-REPORT_FILES = ("timeline.html", *(name for name, _, _ in PLOTS))
+REPORT_FILES = ("timeline.html", "findings.html", *(name for name, _, _ in PLOTS))
 DETAILS_CHARS = 20_000
+FINDINGS_SHOWN = 10
 
 CSS = """
 *{box-sizing:border-box}
@@ -89,6 +95,12 @@ th.w-name{width:16%}th.w-verdict{width:10%}th.w-option{width:28%}
 .warn{background:#fff8c5;border:1px solid #d4a72c;border-radius:6px;padding:8px 12px;
 margin-top:12px}
 .timeline-link{display:inline-block;margin-top:4px;font-weight:600}
+.finding{border-left:4px solid #cf222e;padding:6px 10px;margin:8px 0;background:#fff5f5}
+.finding.unknown{border-color:#bf8700;background:#fffbeb}
+.finding p{margin:2px 0}
+.repro code{display:block;background:#f6f8fa;border:1px solid #eaeef2;border-radius:6px;
+padding:6px 10px;font-size:13px;overflow-wrap:anywhere}
+h3{font-size:14px;margin:14px 0 4px}
 """
 
 
@@ -103,6 +115,8 @@ class RunSummary:
     results: Mapping[str, Any] | None
     files: Sequence[tuple[str, int]]  # (file name, size in bytes) present in the run directory
     problems: Sequence[str] = field(default_factory=tuple)
+    findings: Findings = field(default_factory=Findings)
+    journals: Sequence[str] = field(default_factory=tuple)  # nodes whose event journal is here
     schedule: Mapping[str, Any] | None = None  # schedule.json
 
 
@@ -116,6 +130,7 @@ def render_index(run: RunSummary) -> str:
         _verdict_box(overall),
         _facts(run),
         "</div>",
+        _what_went_wrong(run),
         _files(run),
         _checkers(run),
         _operations(run.history),
@@ -129,6 +144,67 @@ def render_index(run: RunSummary) -> str:
         "<meta name=viewport content='width=device-width,initial-scale=1'>"
         f"<title>{_e(overall.word)} — {_e(run.name)} {_e(run.run_id)}</title>"
         f"<style>{CSS}</style></head><body><main>{''.join(body)}</main></body></html>\n"
+    )
+
+
+def _what_went_wrong(run: RunSummary) -> str:
+    """The failing checkers, the first findings in plain words, each linked to its story and
+    operations, and the command that runs the test again."""
+    failing = headline(run.results)
+    command = reproduce_command(run.test)
+    commit = commit_of(run.test)
+    repro = ""
+    if command:
+        checkout = f"git checkout {commit[:12]} && " if commit else ""
+        repro = (
+            "<h3>Run it again</h3><div class=repro><code id=repro>"
+            f"{_e(checkout + command)}</code></div><p class=note>The same options and seed; a"
+            " real-cluster run replays the schedule, not the exact timing.</p>"
+        )
+    if not failing:
+        return f"<div class=card>{repro}</div>" if repro and run.results else ""
+    findings = run.findings
+    anchors = finding_anchors(findings)
+    items = []
+    for finding in first_of_each(findings.items, FINDINGS_SHOWN):
+        link = anchors.get(id(finding))
+        text = _e(finding.text)
+        if link:
+            text = f"<a class=finding-link href='{_e(link)}'>{text}</a>"
+        ops = "".join(
+            f" <a class=op-link href='{_e(key_page(finding.key))}#op-{ref}'>#{ref}</a>"
+            for ref in finding.ops
+            if finding.key is not None
+        )
+        css = "finding" if finding.valid is False else "finding unknown"
+        items.append(
+            f"<div class='{css}'><p><b>{_e(finding.checker)}</b> · {_e(finding.kind)}</p>"
+            f"<p>{text}</p>" + (f"<p class=note>operations:{ops}</p>" if ops else "") + "</div>"
+        )
+    total = len(findings.items)
+    more = ""
+    if total > FINDINGS_SHOWN:
+        shown = _e(of(FINDINGS_SHOWN, total, "findings"))
+        more = f"<p>{shown} shown — <a href='findings.html'>all {total} findings →</a></p>"
+    elif total:
+        more = "<p><a href='findings.html'>the findings on one page →</a></p>"
+    capped = "".join(
+        f"<p class=note>{_e(name)}: {_e(of(listed, counted, kind + ' listed'))} by the checker"
+        " (it counts the rest without naming them).</p>"
+        for (name, kind), (listed, counted) in findings.capped.items()
+    )
+    journal = (
+        f"<p class=note>Node event journals: {_e(', '.join(run.journals))} — each finding's page"
+        " tells what the nodes did.</p>"
+        if run.journals
+        else "<p class=note>No node event journals in this run: findings show the client's view"
+        " only.</p>"
+    )
+    names = ", ".join(failing)
+    return (
+        "<div class=card id=what-went-wrong><h2>What went wrong</h2>"
+        f"<p>Failing: <b>{_e(names)}</b></p>"
+        f"{''.join(items)}{more}{capped}{journal}{repro}</div>"
     )
 
 
@@ -210,7 +286,11 @@ def _checkers(run: RunSummary) -> str:
         )
         details = json.dumps(result, indent=2, default=str, sort_keys=True)
         if len(details) > DETAILS_CHARS:
-            details = details[:DETAILS_CHARS] + "\n… (truncated; see results.json)"
+            details = (
+                details[:DETAILS_CHARS]
+                + f"\n… (the first {DETAILS_CHARS:,} of {len(details):,} characters:"
+                " the whole result is in results.json)"
+            )
         rows.append(
             f"<tr><td><b>{_e(str(name))}</b></td>"
             f"<td><span class='badge {badge.css}'>{_e(badge.word)}</span></td>"
@@ -263,7 +343,7 @@ def _faults(view: HistoryView) -> str:
         f"<tr><td><b>{_e(interval.fault)}</b></td><td class=num>{interval.start_s:.2f}</td>"
         f"<td class=num>{interval.end_s:.2f}{'' if interval.healed else ' (never healed)'}</td>"
         f"<td class=num>{interval.end_s - interval.start_s:.2f}</td>"
-        f"<td><code>{_e(_plain(interval.value, 200))}</code></td></tr>"
+        f"<td>{_e(describe_fault(interval.fault, interval.value))}</td></tr>"
         for interval in intervals
     )
     return (
@@ -294,6 +374,7 @@ def _files(run: RunSummary) -> str:
         ("report", [n for n in REPORT_FILES if n in present]),
         ("data", [n for n in DATA_FILES if n in present]),
         ("node logs", sorted(n for n in present if n.endswith(".log"))),
+        ("node event journals", sorted(n for n in present if n.endswith(".events.jsonl"))),
     ]
     listed = {name for _, names in groups for name in names} | {"index.html"}
     groups.append(("other files", sorted(n for n in present if n not in listed)))

@@ -1,43 +1,31 @@
-"""The timeline page: one column per process (the nemesis too), history flowing downwards, each
-operation a box from its invocation to its completion, coloured by how it ended, with the
-details in the box's tooltip — Jepsen's ``timeline.html``, without JavaScript.
+"""The timeline page: every operation of the run on a time-proportional axis, one lane per
+process (the nemesis too), each box from invocation to completion, coloured by how it ended and
+labelled with its key, node, function and value (and the error, on failed boxes). Above the
+lanes: the nemesis faults as bands with their targets, and a strip per node showing when it was
+killed or paused; the final phase (after the heal) is shaded and labelled as such.
 
-``render_timeline`` is pure (history in, HTML text out); ``write_timeline`` writes the file.
-The vertical axis is the history's order (rows of the file without the final replica dumps),
-not wall-clock time: ops stay visible however short they are, and the left gutter gives the
-time of the rows it labels. Every box is one short ``div`` so that a 20,000-operation run stays
-a few megabytes.
+The page draws on a ``<canvas>`` from the operations embedded as compact JSON, drawing only
+what is in view, so it stays responsive at 100,000 operations; zoom (wheel, buttons, or a
+selection) and pan (drag), filters by key, node and process, and a tooltip with the details.
+A click on an operation opens its key's page when the key has a finding.
+
+``timeline_data`` and ``render_timeline`` are pure (history in, data or HTML text out);
+``write_timeline`` writes the file.
 """
 
 from __future__ import annotations
 
-import bisect
-import html
 import json
-import math
 import pathlib
-import statistics
-from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from zynamo.report.history import (
-    NANOS_PER_SECOND,
-    NEMESIS,
-    FaultInterval,
-    HistoryView,
-    Line,
-    Operation,
-)
+from zynamo.report.faults import describe_fault
+from zynamo.report.fmt import e
+from zynamo.report.history import NEMESIS, HistoryView, Line, Operation
 
-# How tall a typical operation's box should be, and the bounds on the row height that gives.
-TYPICAL_BOX_PX = 16.0
-ROW_PX_MIN, ROW_PX_MAX = 1.0, 14.0
-MAX_PAGE_PX = 200_000  # beyond this, rows shrink rather than the page growing further
-GUTTER_PX = 72
-TICK_EVERY_PX = 90
-LABEL_MIN_BOX_PX = 13  # boxes shorter than this carry no text, only the tooltip
-VALUE_CHARS_TOOLTIP = 160
-
+VALUE_CHARS = 80
+TYPES = ("ok", "info", "fail")
 FAULT_COLORS = {
     "partition": "#9e9ac8",
     "kill": "#fb6a4a",
@@ -46,265 +34,190 @@ FAULT_COLORS = {
     "latency": "#fdae6b",
     "membership": "#bcbddc",
 }
-OTHER_FAULT_COLOR = "#bdbdbd"
+
+
+def write_timeline(
+    history: Sequence[Line] | HistoryView,
+    path: pathlib.Path,
+    title: str = "timeline",
+    key_pages: Mapping[str, str] | None = None,
+) -> pathlib.Path:
+    path.write_text(render_timeline(history, title, key_pages), encoding="utf-8")
+    return path
+
+
+def _lane_order(processes: set[object]) -> list[object]:
+    numbers = sorted(p for p in processes if isinstance(p, int))
+    others = sorted((p for p in processes if not isinstance(p, int)), key=str)
+    return [p for p in others if p == NEMESIS] + numbers + [p for p in others if p != NEMESIS]
+
+
+def _text(value: object, limit: int = VALUE_CHARS) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _ms(ns: int) -> float:
+    return round(ns / 1e6, 1)
+
+
+def timeline_data(
+    history: Sequence[Line] | HistoryView,
+    title: str = "timeline",
+    key_pages: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """What the page draws, as JSON-able data (see the module docstring)."""
+    view = HistoryView.of(history)
+    ops: Sequence[Operation] = view.ops
+    lanes = _lane_order({op.process for op in ops})
+    lane_of = {p: i for i, p in enumerate(lanes)}
+    names: dict[str, dict[str, int]] = {"f": {}, "key": {}, "node": {}}
+
+    def name(kind: str, item: object) -> int:
+        if item is None:
+            return -1
+        table = names[kind]
+        return table.setdefault(str(item), len(table))
+
+    rows = []
+    final_ms: float | None = None
+    for op in ops:
+        done = op.completion or {}
+        final = bool(op.invocation.get("final") or done.get("final"))
+        if op.is_nemesis:
+            value: object = done.get("value", op.invocation.get("value"))
+        elif op.f == "read":
+            value = done.get("value") if op.type == "ok" else None
+        else:
+            value = op.invocation.get("value")
+        node = done.get("coordinator") or op.invocation.get("node")
+        index = done.get("index", op.invocation.get("index", -1))
+        error = str(done.get("error") or ("never completed" if op.completion is None else ""))
+        rows.append(
+            [
+                _ms(op.start_ns),
+                _ms(op.end_ns),
+                lane_of[op.process],
+                TYPES.index(op.type) if op.type in TYPES else 1,
+                name("f", op.f),
+                name("key", op.invocation.get("key")),
+                name("node", node),
+                "" if value is None else _text(value),
+                _text(error, 120),
+                int(final),
+                index,
+            ]
+        )
+        if final and (final_ms is None or op.start_ns / 1e6 < final_ms):
+            final_ms = _ms(op.start_ns)
+    faults = [
+        [
+            round(i.start_s * 1000, 1),
+            round(i.end_s * 1000, 1),
+            describe_fault(i.fault, i.value),
+            FAULT_COLORS.get(i.fault, "#bdbdbd"),
+            int(i.healed),
+        ]
+        for i in view.intervals
+    ]
+    down = []
+    for interval in view.intervals:
+        if interval.fault in ("kill", "pause") and isinstance(interval.value, Mapping):
+            nodes = interval.value.get("nodes")
+            for node in nodes if isinstance(nodes, list) else []:
+                down.append(
+                    [
+                        name("node", node),
+                        round(interval.start_s * 1000, 1),
+                        round(interval.end_s * 1000, 1),
+                        "killed" if interval.fault == "kill" else "paused",
+                    ]
+                )
+    return {
+        "title": title,
+        "end_ms": round(view.duration_s * 1000, 1),
+        "final_ms": final_ms,
+        "lanes": [str(p) for p in lanes],
+        "fs": list(names["f"]),
+        "keys": list(names["key"]),
+        "nodes": list(names["node"]),
+        "ops": rows,
+        "faults": faults,
+        "down": down,
+        "key_pages": dict(key_pages or {}),
+    }
+
+
+def _script_json(data: object) -> str:
+    # Inside <script>, "</script>" or "<!--" in a value would end or confuse it: no "<" at all.
+    return json.dumps(data, separators=(",", ":")).replace("<", "\\u003c")
+
+
+def render_timeline(
+    history: Sequence[Line] | HistoryView,
+    title: str = "timeline",
+    key_pages: Mapping[str, str] | None = None,
+) -> str:
+    data = timeline_data(history, title, key_pages)
+    count = len(data["ops"])
+    empty = "<p class=empty>The history has no operations.</p>" if not count else ""
+    return (
+        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        f"<title>timeline — {e(title)}</title><style>{CSS}</style></head><body>"
+        f"<header><h1>{e(title)}: timeline</h1><div class=sub><a href='index.html'>← run report"
+        f"</a> · {count} operations, {len(data['lanes'])} processes ·"
+        " Ctrl+wheel or +/− to zoom, drag or Shift+wheel to pan, Shift+drag to zoom into a"
+        " selection; click an operation to open its key's page (keys with a finding)</div>"
+        f"{CONTROLS}{LEGEND}</header>{empty}"
+        "<div id=wrap><canvas id=axis></canvas><div id=scroll><canvas id=lanes></canvas></div>"
+        "<div id=tip hidden></div></div>"
+        f"<script type=application/json id=data>{_script_json(data)}</script>"
+        f"<script>{SCRIPT}</script></body></html>\n"
+    )
+
 
 CSS = """
 *{box-sizing:border-box}
 body{margin:0;font:13px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#222;
-background:#fafafa}
-header{padding:14px 20px 10px;background:#fff;border-bottom:1px solid #ddd}
-header h1{margin:0 0 4px;font-size:18px}
-header a{color:#2563eb}
-.legend span{display:inline-block;margin-right:14px;white-space:nowrap}
+background:#fafafa;display:flex;flex-direction:column;height:100vh}
+header{padding:10px 16px;background:#fff;border-bottom:1px solid #ddd;flex:none}
+header h1{margin:0;font-size:18px}.sub{color:#666}a{color:#2563eb}
+.controls{display:flex;flex-wrap:wrap;gap:8px;align-items:center;margin-top:8px}
+.controls input{font:inherit;padding:2px 6px;width:110px;border:1px solid #ccc;border-radius:4px}
+.controls button{font:inherit;padding:1px 8px}
+.legend span{display:inline-block;margin-right:12px;white-space:nowrap}
 .legend i{display:inline-block;width:12px;height:12px;border-radius:2px;vertical-align:-2px;
 margin-right:4px;border:1px solid rgba(0,0,0,.25)}
-.note{color:#666;font-size:12px;margin-top:4px}
-.heads{position:sticky;top:0;z-index:5;display:flex;background:#fff;border-bottom:1px solid #ccc;
-box-shadow:0 1px 3px rgba(0,0,0,.08)}
-.heads div{flex:none;padding:4px 2px;text-align:center;font-weight:600;font-size:12px;
-overflow:hidden;white-space:nowrap;text-overflow:ellipsis}
-.heads div small{display:block;font-weight:400;color:#777;font-size:10px}
-.tl{position:relative;display:flex}
-.gut{flex:none;position:relative;border-right:1px solid #ccc;background:#fff}
-.gut span{position:absolute;right:6px;font-size:10px;color:#666;transform:translateY(-50%)}
-.tick{position:absolute;left:0;right:0;border-top:1px dashed #e3e3e3}
-.band{position:absolute;left:0;right:0;opacity:.28}
-.bl{position:absolute;left:3px;font-size:11px;font-weight:600;color:#333;z-index:3;
-background:rgba(255,255,255,.75);padding:0 4px;border-radius:3px}
-.col{flex:none;position:relative;border-right:1px solid #eee}
-.o{position:absolute;left:2px;right:2px;border-radius:2px;overflow:hidden;white-space:nowrap;
-font-size:10px;line-height:12px;padding:0 2px;border:1px solid rgba(0,0,0,.28);z-index:2}
-.o:hover{outline:2px solid #111;z-index:4}
-.ok{background:#a6e3a1}
-.info{background:#ffc46b}
-.fail{background:#f7a1b5}
-.nem{background:#d6cdf2}
-.empty{padding:40px;color:#888;font-size:15px}
+#wrap{position:relative;flex:1;display:flex;flex-direction:column;min-height:0}
+#axis{flex:none;width:100%;display:block;border-bottom:1px solid #ccc;background:#fff}
+#scroll{flex:1;overflow-y:auto;overflow-x:hidden}
+#lanes{display:block;width:100%;cursor:grab}
+#tip{position:fixed;z-index:10;max-width:520px;background:#fff;border:1px solid #999;
+border-radius:4px;padding:6px 8px;box-shadow:0 2px 8px rgba(0,0,0,.2);font-size:12px;
+pointer-events:none;white-space:pre-wrap;overflow-wrap:anywhere}
+.empty{padding:20px}
 """
 
+CONTROLS = (
+    "<div class=controls>"
+    "<label>key <input id=f-key placeholder='e.g. k3'></label>"
+    "<label>node <input id=f-node placeholder='e.g. n2'></label>"
+    "<label>process <input id=f-process placeholder='e.g. 7'></label>"
+    "<label><input type=checkbox id=f-bad> only fail and info</label>"
+    "<button id=zoom-in>+</button><button id=zoom-out>−</button><button id=zoom-all>all</button>"
+    "<span id=shown class=sub></span></div>"
+)
 
-def write_timeline(
-    history: Sequence[Line] | HistoryView, path: pathlib.Path, title: str = "timeline"
-) -> pathlib.Path:
-    """Write the timeline page for ``history`` to ``path``."""
-    path.write_text(render_timeline(history, title), encoding="utf-8")
-    return path
+LEGEND = (
+    "<div class=legend><span><i style=background:#6cc070></i>ok</span>"
+    "<span><i style=background:#f0a030></i>info (unknown outcome)</span>"
+    "<span><i style=background:#e05050></i>fail</span>"
+    "<span><i style=background:#b0b0b0></i>nemesis</span>"
+    "<span><i style=background:rgba(120,120,200,.25)></i>fault active</span>"
+    "<span><i style=background:#fb6a4a></i>node killed</span>"
+    "<span><i style=background:#74c476></i>node paused</span>"
+    "<span><i style=background:rgba(0,0,0,.08)></i>final phase</span></div>"
+)
 
-
-def render_timeline(history: Sequence[Line] | HistoryView, title: str = "timeline") -> str:
-    """The timeline page for ``history`` (line dicts, or their HistoryView) as HTML text."""
-    view = HistoryView.of(history)
-    lines, ops, intervals = view.lines, view.ops, view.intervals
-    processes = _column_order({op.process for op in ops})
-    head = (
-        "<!doctype html><html lang=en><head><meta charset=utf-8>"
-        f"<title>{_e(title)} — timeline</title><style>{CSS}</style></head><body>"
-        + _header(title, ops, intervals)
-    )
-    if not ops:
-        return head + "<div class=empty>The history has no operations.</div></body></html>\n"
-    row_px = _row_px(ops, len(lines))
-    col_px = _column_px(len(processes))
-    height = math.ceil(len(lines) * row_px) + 8
-    by_process: dict[object, list[Operation]] = defaultdict(list)
-    for op in ops:
-        by_process[op.process].append(op)
-    parts = [head, _column_heads(processes, by_process, col_px)]
-    parts.append(f'<div class=tl style="height:{height}px">')
-    parts.append(_gutter(lines, row_px, height))
-    parts.append(_fault_bands(lines, intervals, row_px, col_px * len(processes)))
-    for process in processes:
-        parts.append(f'<div class=col data-process="{_e(str(process))}" style=width:{col_px}px>')
-        parts.extend(_box(op, row_px, col_px) for op in by_process[process])
-        parts.append("</div>")
-    parts.append("</div></body></html>\n")
-    return "".join(parts)
-
-
-def _column_order(processes: set[object]) -> list[object]:
-    """The nemesis first, then client processes by number, then anything else by name."""
-    numbers = sorted(p for p in processes if isinstance(p, int) and not isinstance(p, bool))
-    others = sorted((p for p in processes if p != NEMESIS and p not in numbers), key=str)
-    return ([NEMESIS] if NEMESIS in processes else []) + list(numbers) + others
-
-
-def _row_px(ops: Sequence[Operation], rows: int) -> float:
-    # Scale so a typical client op is TYPICAL_BOX_PX tall, within bounds, and cap the page.
-    spans = [op.row_end - op.row_start for op in ops if not op.is_nemesis and op.completed]
-    typical = statistics.median(spans) if spans else 1.0
-    row_px = min(ROW_PX_MAX, max(ROW_PX_MIN, TYPICAL_BOX_PX / max(typical, 1.0)))
-    return min(row_px, max(ROW_PX_MIN, MAX_PAGE_PX / max(rows, 1)))
-
-
-def _column_px(columns: int) -> int:
-    # Wide columns while they fit a screen; narrower (never unreadable) when processes abound.
-    return max(26, min(120, 1250 // max(columns, 1)))
-
-
-def _header(title: str, ops: Sequence[Operation], intervals: Sequence[FaultInterval]) -> str:
-    counts = {kind: 0 for kind in ("ok", "info", "fail")}
-    for op in ops:
-        if not op.is_nemesis:
-            counts[op.type] = counts.get(op.type, 0) + 1
-    swatches = "".join(
-        f"<span><i class={kind}></i>{kind} ({counts.get(kind, 0)})</span>"
-        for kind in ("ok", "info", "fail")
-    )
-    faults = sorted({interval.fault for interval in intervals})
-    swatches += "<span><i class=nem></i>nemesis action</span>"
-    swatches += "".join(
-        f'<span><i style="background:{_fault_color(fault)};opacity:.5"></i>'
-        f"{_e(fault)} active</span>"
-        for fault in faults
-    )
-    return (
-        f"<header><h1>{_e(title)} — timeline</h1>"
-        f"<div class=legend>{swatches}</div><div class=note>"
-        "Each box runs from an operation's invocation to its completion; rows follow the order "
-        "of history.jsonl (times on the left). Hover a box for its details. "
-        '<a href="index.html">back to the report</a></div></header>'
-    )
-
-
-def _column_heads(
-    processes: Sequence[object], by_process: dict[object, list[Operation]], col_px: int
-) -> str:
-    heads = [f"<div style=width:{GUTTER_PX}px>time</div>"]
-    for process in processes:
-        label = "nemesis" if process == NEMESIS else f"{process}"
-        ops = len(by_process[process])
-        heads.append(
-            f'<div style=width:{col_px}px title="process {_e(label)}: {ops} ops">'
-            f"{_e(label)}<small>{ops} ops</small></div>"
-        )
-    return f"<div class=heads>{''.join(heads)}</div>"
-
-
-def _gutter(lines: Sequence[Line], row_px: float, height: int) -> str:
-    step = max(1, math.ceil(TICK_EVERY_PX / row_px))
-    marks = []
-    for row in range(0, len(lines), step):
-        seconds = int(lines[row]["time"]) / NANOS_PER_SECOND
-        top = max(round(row * row_px), 7)  # labels are centred on their row: keep the first whole
-        marks.append(f"<span style=top:{top}px>{seconds:.3f} s</span>")
-    return f'<div class=gut style="width:{GUTTER_PX}px;height:{height}px">{"".join(marks)}</div>'
-
-
-def _fault_bands(
-    lines: Sequence[Line], intervals: Sequence[FaultInterval], row_px: float, width: int
-) -> str:
-    """Translucent bands across all columns while a fault is active, with ticks under them."""
-    times = [int(line["time"]) for line in lines]
-    step = max(1, math.ceil(TICK_EVERY_PX / row_px))
-    parts = [f'<div style="position:absolute;left:{GUTTER_PX}px;top:0;bottom:0;width:{width}px">']
-    parts.extend(
-        f"<div class=tick style=top:{round(row * row_px)}px></div>"
-        for row in range(0, len(lines), step)
-    )
-    for interval in intervals:
-        start = bisect.bisect_left(times, round(interval.start_s * NANOS_PER_SECOND))
-        end = bisect.bisect_right(times, round(interval.end_s * NANOS_PER_SECOND))
-        top, bottom = round(start * row_px), round(max(end, start + 1) * row_px)
-        color = _fault_color(interval.fault)
-        state = "" if interval.healed else " (never healed)"
-        parts.append(
-            f'<div class=band style="top:{top}px;height:{bottom - top}px;background:{color}">'
-            f"</div><div class=bl style=top:{top}px>{_e(interval.fault)}{state}</div>"
-        )
-    parts.append("</div>")
-    return "".join(parts)
-
-
-def _box(op: Operation, row_px: float, col_px: int) -> str:
-    top = round(op.row_start * row_px)
-    height = max(3, round((op.row_end - op.row_start) * row_px))
-    kind = "nem" if op.is_nemesis else op.type
-    value = _value_text(op)
-    label = ""
-    if height >= LABEL_MIN_BOX_PX and col_px >= 40:
-        label = _e(_short(f"{op.f} {value}".strip(), col_px // 5))
-    return (
-        f'<div class="o {kind}" style=top:{top}px;height:{height}px '
-        f'title="{_tooltip(op, value)}">'
-        f"{label}</div>"
-    )
-
-
-def _tooltip(op: Operation, value: str) -> str:
-    """The box's details, one fact per line; escaped for an attribute."""
-    invocation, completion = op.invocation, op.completion
-    done: Line = completion or {}
-    index = f"#{invocation.get('index')}"
-    index += f" → #{done.get('index')}" if completion is not None else " → (never completed)"
-    what = f"{op.f}"
-    if "key" in invocation:
-        what += f" {invocation['key']}"
-    facts = [index, f"process {op.process}", what]
-    if value:
-        facts.append(f"value: {value}")
-    outcome = op.type if completion is not None else "info (no completion)"
-    if op.latency_ms is not None:
-        outcome += f" · {op.latency_ms:.2f} ms"
-    facts.append(outcome)
-    if done.get("error") is not None:
-        facts.append(f"error: {_preview(done['error'], 80)}")
-    node = done.get("node", invocation.get("node"))
-    where = [f"node {node}"] if node is not None else []
-    if done.get("coordinator") is not None:
-        where.append(f"coordinator {done['coordinator']}")
-    if where:
-        facts.append(" · ".join(where))
-    if done.get("replicas"):
-        replicas = " ".join(str(r) for r in done["replicas"])
-        fallbacks = done.get("fallbacks") or []
-        facts.append(
-            f"replicas {replicas}"
-            + (f" (fallbacks {' '.join(str(f) for f in fallbacks)})" if fallbacks else "")
-        )
-    start_s = op.start_ns / NANOS_PER_SECOND
-    end = f"{op.end_ns / NANOS_PER_SECOND:.3f} s" if completion is not None else "end"
-    facts.append(f"t {start_s:.3f} s → {end}")
-    # A literal newline in an attribute is a line break in the tooltip, and shorter than &#10;.
-    return _e("\n".join(str(fact) for fact in facts))
-
-
-def _value_text(op: Operation) -> str:
-    """What the op carried: the completion's value if it has one (reads), else the invocation's."""
-    value = op.completion.get("value") if op.completion is not None else None
-    if value is None:
-        value = op.invocation.get("value")
-    return "" if value is None else _preview(value, VALUE_CHARS_TOOLTIP)
-
-
-def _fault_color(fault: str) -> str:
-    return FAULT_COLORS.get(fault, OTHER_FAULT_COLOR)
-
-
-def _preview(value: object, limit: int) -> str:
-    """``value`` as compact JSON, cut at about ``limit`` characters.
-
-    Set reads can hold thousands of elements: encode only the first ones, and say how many.
-    """
-    if not isinstance(value, list):
-        return _short(_json(value), limit)
-    # Every item takes at least two characters ("1,"), so this slice covers the limit.
-    text = _json(value[: limit // 2 + 1])
-    if len(text) <= limit and len(value) <= limit // 2 + 1:
-        return text
-    return text[: limit - 20].rsplit(",", 1)[0] + f",… ({len(value)} elements)]"
-
-
-def _json(value: object) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)  # most values are; json.dumps costs ten times more
-    return json.dumps(value, separators=(",", ":"), default=str)
-
-
-def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: max(limit - 1, 1)] + "…"
-
-
-def _e(text: str) -> str:
-    return html.escape(text, quote=True)
+# The page's script, kept in its own file so it reads as JavaScript.
+SCRIPT = (pathlib.Path(__file__).parent / "timeline.js").read_text(encoding="utf-8")

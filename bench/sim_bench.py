@@ -1,0 +1,82 @@
+"""How fast the simulator environment runs the default test: virtual seconds per wall second for
+one seed, and seeds per minute for a sweep.
+
+    .venv/bin/python -m bench.sim_bench [--seeds 5] [--sweep 100] [--jobs 2]
+
+The default test is ``zynamo test --env sim`` with its defaults (5 nodes, N=3 R=2 W=2, dvv, the
+set workload under partitions and kills, 60 s of workload). For single seeds it prints the wall
+time of the workload phase (virtual 60 s plus the heal) and of the whole run without the HTML
+report, and their ratio to virtual time; for the sweep, what ``--test-count N --jobs J`` takes
+and the seeds per minute (a sweep renders reports only for failing seeds, as here). Prints
+figures; never passes or fails. Runs in a temporary results directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from zynamo.options import TestOptions
+from zynamo.runner import run_test
+from zynamo.sweep import sweep
+
+
+def single_seeds(count: int, results: Path) -> None:
+    workload_s, whole_s, virtual_s = [], [], []
+    for seed in range(count):
+        options = TestOptions(env="sim", seed=1000 + seed, results_dir=results)
+        started = time.perf_counter()
+        result = run_test(options, progress=lambda line: None, report=False)
+        whole_s.append(time.perf_counter() - started)
+        workload_s.append(result.phases_s["workload"])
+        virtual_s.append(options.time_limit_s)
+        print(
+            f"seed {options.seed}: {result.counts.completed} ops, workload phase"
+            f" {workload_s[-1]:.2f} s wall for {options.time_limit_s:.0f} s virtual"
+            f" ({options.time_limit_s / workload_s[-1]:.0f}x), whole run {whole_s[-1]:.2f} s"
+            f" ({options.time_limit_s / whole_s[-1]:.0f}x), verdict {result.valid}"
+        )
+    ratio = statistics.median(v / w for v, w in zip(virtual_s, workload_s, strict=True))
+    whole = statistics.median(v / w for v, w in zip(virtual_s, whole_s, strict=True))
+    print(
+        f"median: {ratio:.0f}x real time in the workload phase, {whole:.0f}x for the whole run"
+        " without the report (target >= 100x for one seed)"
+    )
+
+
+def seed_sweep(count: int, jobs: int, results: Path) -> None:
+    options = TestOptions(env="sim", seed=5000, results_dir=results)
+    started = time.perf_counter()
+    code, _, runs = sweep(options, list(range(5000, 5000 + count)), jobs=jobs, progress=_quiet)
+    elapsed = time.perf_counter() - started
+    per_minute = count / elapsed * 60
+    print(
+        f"sweep: {count} seeds with --jobs {jobs} in {elapsed:.1f} s: {per_minute:.0f} seeds/min;"
+        f" 1000 seeds would take {1000 / per_minute:.1f} min (target <= 10 min); exit {code},"
+        f" {sum(1 for r in runs if r.exit_code)} not valid"
+    )
+
+
+def _quiet(line: str) -> None:
+    if line.startswith("[") and line.split("]")[0].endswith("0"):
+        print(line, file=sys.stderr)  # every tenth seed, to show it moves
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=5, help="single-seed runs to time")
+    parser.add_argument("--sweep", type=int, default=100, help="seeds in the sweep (0: none)")
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        single_seeds(args.seeds, Path(tmp) / "single")
+        if args.sweep:
+            seed_sweep(args.sweep, args.jobs, Path(tmp) / "sweep")
+
+
+if __name__ == "__main__":
+    main()
