@@ -3,8 +3,12 @@
 ``Shrinker`` takes a failing run's schedule and its ``zynamo.replay.Failure`` (e.g. ``set``
 invalid with ``lost > 0``) and runs passes over the schedule's parts, as Hypothesis shrinks a
 test case: cut the workload's time limit short, remove fault windows, whole processes, keys,
-then single operations (greedy delta debugging: chunks of half, a quarter, ... one), shorten
-the fault windows that remain, drop nodes. Each candidate is a whole run in the simulator
+then operations (greedy delta debugging: chunks of half, a quarter, ... one, the last first),
+keep only the closest pair of operations on a key, remove pairs, then seeded random parts of
+the operations, shorten the fault windows that remain, drop nodes. The simulated network draws
+its delays from one seeded stream, so removing an operation changes the timing of everything
+after it: a failure that depends on a race may not survive losing an unrelated operation,
+hence the pairs and random parts. Each candidate is a whole run in the simulator
 (``zynamo.replay``); a candidate that fails the same way becomes the new best, and the rounds
 repeat until one changes nothing or the wall-time budget is spent (then the best so far is the
 result). The order of passes and candidates is fixed and the simulator is deterministic, so
@@ -16,6 +20,7 @@ a temporary directory) and runs the simulator.
 from __future__ import annotations
 
 import json
+import random
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -36,6 +41,15 @@ MIN_TIME_LIMIT_S = 0.1
 # operation changes the simulated network's later random draws, so a failure may survive
 # losing two where it survives losing neither alone.
 PAIRS_UP_TO = 60
+# For the same reason, a failure that no removal of a chunk keeps may survive the removal of a
+# scattered random part: this many seeded random removals of each size are tried.
+RANDOM_TRIES = 12
+# Most anomalies need two operations on one key, close in time: the closest such pairs are
+# tried alone (with the faults), at most this many per round, each under a few simulator seeds
+# (whether two operations collide depends on the network's random delays; the seed is part of
+# the schedule, and the regression test replays the one that failed).
+CLOSE_PAIRS = 30
+PAIR_SEEDS = 3
 
 
 @dataclass(frozen=True)
@@ -247,7 +261,9 @@ class Shrinker:
             self.remove_processes,
             self.remove_keys,
             self.remove_operations,
+            self.keep_close_pair,
             self.remove_operation_pairs,
+            self.remove_random_operations,
             self.shorten_windows,
             self.remove_nodes,
         )
@@ -377,6 +393,50 @@ class Shrinker:
                 kept = [op for i, op in enumerate(ops) if i not in (first, second)]
                 if self.fails(with_ops(base, kept)):
                     return True  # the next round starts again from the smaller schedule
+        return False
+
+    def keep_close_pair(self) -> bool:
+        """Keep only two operations on one key (of two processes), trying the pairs closest in
+        time first, each under the schedule's seed and the next few."""
+        base = self.best
+        ops = all_ops(base)
+        if len(ops) <= 2:
+            return False
+        pairs = sorted(
+            (
+                (later[1].at_s - earlier[1].at_s, i, j)
+                for j, later in enumerate(ops)
+                for i, earlier in enumerate(ops[:j])
+                if earlier[1].key == later[1].key and earlier[0] != later[0]
+            ),
+        )[:CLOSE_PAIRS]
+        seed = int(base.options.get("seed", 0))
+        for _, i, j in pairs:
+            pair = with_ops(base, [ops[i], ops[j]])
+            for other in range(PAIR_SEEDS):
+                if self.out_of_time():
+                    return False
+                if self.fails(pair.with_options(seed=seed + other)):
+                    return True
+        return False
+
+    def remove_random_operations(self) -> bool:
+        """Remove a random half, quarter or eighth of the operations (seeded by the schedule's
+        size, so the same schedule gets the same tries)."""
+        base = self.best
+        ops = all_ops(base)
+        rng = random.Random(len(ops))
+        for fraction in (2, 4, 8):
+            drop = len(ops) // fraction
+            if drop < 1:
+                continue
+            for _ in range(RANDOM_TRIES):
+                if self.out_of_time():
+                    return False
+                gone = set(rng.sample(range(len(ops)), drop))
+                kept = [op for i, op in enumerate(ops) if i not in gone]
+                if self.fails(with_ops(base, kept)):
+                    return True
         return False
 
     def shorten_windows(self) -> bool:
