@@ -93,7 +93,12 @@ class ClockNemesis:
         return float(reply["clock_skew_ms"])
 
     def _bump(self, targets: Sequence[str], value: dict[str, Any]) -> dict[str, float]:
-        return {node: self._set(node, bump_ms=self._delta_ms(value, "bump_ms")) for node in targets}
+        # ``bumps_ms`` ({node: ms}) replays a recorded bump of several nodes exactly.
+        bumps = value.get("bumps_ms") or {}
+        return {
+            node: self._set(node, bump_ms=bumps.get(node) or self._delta_ms(value, "bump_ms"))
+            for node in targets
+        }
 
     def _strobe(self, targets: Sequence[str], value: dict[str, Any]) -> dict[str, Any]:
         delta_ms = self._delta_ms(value, "delta_ms")

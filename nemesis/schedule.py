@@ -7,13 +7,17 @@ of different kinds overlap while each kind is never started twice in a row. The 
 faults still active, so every start has its stop in the history. A start op carries what the
 schedule chose, as the fault's registry entry draws it (partition shape and mode, target spec,
 clock mode, latency figures); the nemesis
-resolves target specs to nodes and returns what it actually did. Pure, no I/O.
+resolves target specs to nodes and returns what it actually did.
+
+``ScriptedSchedule`` is the other source of operations: a list given as data (a recorded or
+shrunk run's schedule), each op at its time, for a run driven from a schedule. Pure, no I/O.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from nemesis.base import FaultOp
@@ -79,3 +83,50 @@ class Schedule:
 
     def _start_value(self, package: str) -> dict[str, Any]:
         return get_fault(package).start_value(self.options, self.rng)
+
+
+@dataclass(frozen=True)
+class TimedFaultOp:
+    """A nemesis operation at ``at_s`` seconds after the workload started; ``wait_s`` is the
+    pause that preceded it in the run it was recorded from (None when unknown); ``asked`` is
+    the value the recorded run's history shows it invoked with (its targets unresolved)."""
+
+    at_s: float
+    op: FaultOp
+    wait_s: float | None = None
+    asked: dict[str, Any] | None = None
+
+
+class ScriptedSchedule:
+    """The nemesis operations of a run given as data, in time order, rather than drawn."""
+
+    def __init__(self, ops: Sequence[TimedFaultOp]) -> None:
+        self.ops = sorted(ops, key=lambda timed: timed.at_s)
+        self._next = 0
+        self._active: dict[str, FaultOp] = {}
+
+    @property
+    def active(self) -> tuple[str, ...]:
+        return tuple(self._active)
+
+    def peek(self) -> TimedFaultOp | None:
+        """The next operation, left in place; None when there are no more."""
+        return self.ops[self._next] if self._next < len(self.ops) else None
+
+    def next_timed(self) -> TimedFaultOp | None:
+        """The next operation and its time (marking it done); None when there are no more."""
+        if self._next >= len(self.ops):
+            return None
+        timed = self.ops[self._next]
+        self._next += 1
+        if timed.op.starts:
+            self._active[timed.op.fault] = timed.op
+        else:
+            self._active.pop(timed.op.fault, None)
+        return timed
+
+    def final_ops(self) -> list[FaultOp]:
+        """The stops of every fault started and not stopped (in the order they started)."""
+        stops = [FaultOp(f"stop-{package}") for package in self._active]
+        self._active.clear()
+        return stops

@@ -12,15 +12,20 @@ an operation of unknown outcome may still take effect at any later time.
 the seeded ``rng``; time from the event loop (``loop.time()``), so the same code runs in real
 time or, on the simulator's loop, in virtual time. Does I/O only through the client it is given
 (``workloads.client.Client``).
+
+A run can also be *scripted*: given ``script`` (worker index -> its ``ScriptedOp`` stream, from
+a recorded or shrunk schedule), each worker performs exactly those operations, each through its
+node and no earlier than its time, instead of drawing them; without a script nothing changes.
+An ``OpListener`` hears every operation a worker starts, so the run's schedule can be recorded.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from cluster.net import ClientError
 from workloads.base import Invocation, KeyPool, Quorum, Workload
@@ -55,6 +60,51 @@ class LoadSettings:
             raise ValueError(f"rate must be positive, got {self.rate}")
         if self.time_limit_s <= 0:
             raise ValueError(f"time limit must be positive, got {self.time_limit_s}")
+
+
+@dataclass(frozen=True)
+class ScriptedOp:
+    """One operation of a scripted worker: ``op`` through ``node`` at ``at_s`` seconds after the
+    workload started. ``wait_s`` is the pause that preceded it in the run it was recorded from
+    (None: it followed its predecessor at once); replaying that same pause from the same moment
+    lands on the same instant to the last bit, which keeps a simulated replay exact."""
+
+    at_s: float
+    op: Invocation
+    node: str
+    wait_s: float | None = None
+
+
+@dataclass(frozen=True)
+class ScriptedWorker:
+    """A scripted worker's operations, in order; ``yields_at_end``: the recorded worker yielded
+    once more after its last operation ended past the deadline (kept for an exact replay)."""
+
+    ops: tuple[ScriptedOp, ...]
+    yields_at_end: bool = False
+
+
+class OpListener(Protocol):
+    """Hears what the workers do, to record the run's schedule."""
+
+    def invoked(
+        self,
+        worker: int,
+        process: int,
+        at_s: float,
+        op: Invocation,
+        node: str,
+        wait_s: float | None,
+    ) -> None:
+        """Worker ``worker`` (as logical ``process``) starts ``op`` through ``node``, ``at_s``
+        seconds after the workload started, after pausing ``wait_s`` (None: no pause)."""
+
+    def finished(self, worker: int, paused: bool) -> None:
+        """Worker ``worker`` is done; ``paused``: it yielded once more past the deadline."""
+
+
+# Two instants closer than this are the same (replaying a recorded pause, see ScriptedOp).
+SAME_INSTANT_S = 1e-6
 
 
 async def perform(
@@ -95,35 +145,76 @@ async def run_workload(
     rng: random.Random,
     counts: WorkloadCounts | None = None,
     stopped: Callable[[], bool] = lambda: False,
+    script: Mapping[int, ScriptedWorker] | None = None,
+    listener: OpListener | None = None,
 ) -> WorkloadCounts:
-    """Run the workload for ``settings.time_limit_s`` (or until ``stopped()``)."""
+    """Run the workload for ``settings.time_limit_s`` (or until ``stopped()``); with ``script``,
+    perform the scripted operations instead of drawing them (see the module)."""
     counts = counts or WorkloadCounts()
     clock = asyncio.get_running_loop().time
-    deadline = clock() + settings.time_limit_s
+    origin = clock()
+    deadline = origin + settings.time_limit_s
     # The mean pause between one process's operations that gives the target total rate.
     mean_gap_s = settings.concurrency / settings.rate
 
+    async def run_op(
+        index: int, process: int, op: Invocation, node: str, wait: float | None
+    ) -> int:
+        if listener is not None:
+            listener.invoked(index, process, clock() - origin, op, node, wait)
+        kind = await perform(
+            recorder,
+            process,
+            op,
+            node,
+            lambda: workload.apply(client, op, node, quorum),
+            counts,
+        )
+        if kind == "info":
+            process += settings.concurrency  # retired: its operation may still happen
+        return process
+
     async def worker(index: int, worker_rng: random.Random) -> None:
         process = index
-        await asyncio.sleep(worker_rng.uniform(0, mean_gap_s))
+        first_wait = worker_rng.uniform(0, mean_gap_s)
+        await asyncio.sleep(first_wait)
+        wait: float | None = first_wait
+        paused = False
         while clock() < deadline and not stopped():
             started = clock()
             op = workload.next_op(worker_rng, keys)
             node = worker_rng.choice(list(nodes))
-            kind = await perform(
-                recorder,
-                process,
-                op,
-                node,
-                lambda: workload.apply(client, op, node, quorum),  # noqa: B023 (awaited at once)
-                counts,
-            )
-            if kind == "info":
-                process += settings.concurrency  # retired: its operation may still happen
+            process = await run_op(index, process, op, node, wait)
             pause = worker_rng.uniform(0, 2 * mean_gap_s) - (clock() - started)
+            wait, paused = None, pause > 0
             if pause > 0:
-                await asyncio.sleep(min(pause, max(0.0, deadline - clock())))
+                wait = min(pause, max(0.0, deadline - clock()))
+                await asyncio.sleep(wait)
+        if listener is not None:
+            listener.finished(index, paused and clock() >= deadline)
 
+    async def scripted_worker(index: int, scripted: ScriptedWorker) -> None:
+        process = index
+        for step in scripted.ops:
+            if clock() >= deadline or stopped():
+                break
+            target = origin + step.at_s
+            wait = step.wait_s
+            if wait is None or abs(clock() + wait - target) > SAME_INSTANT_S:
+                wait = target - clock() if target > clock() else None
+            if wait is not None:
+                await asyncio.sleep(wait)
+            process = await run_op(index, process, step.op, step.node, wait)
+        # As a drawn worker ends: it waits out the deadline, or yields once past it (or not).
+        paused = clock() < deadline or scripted.yields_at_end
+        if paused:
+            await asyncio.sleep(max(0.0, deadline - clock()))
+        if listener is not None:
+            listener.finished(index, paused and clock() >= deadline)
+
+    if script is not None:
+        await asyncio.gather(*(scripted_worker(i, ops) for i, ops in sorted(script.items())))
+        return counts
     workers = [worker(i, random.Random(rng.getrandbits(64))) for i in range(settings.concurrency)]
     await asyncio.gather(*workers)
     return counts

@@ -32,6 +32,7 @@ COMMAND_MODULES = {
     "zynamo.cmd_cluster": ("cluster",),
     "zynamo.cmd_kv": ("kv",),
     "zynamo.cmd_toxiproxy": ("toxiproxy",),
+    "zynamo.cmd_replay": ("replay", "shrink"),
 }
 
 

@@ -14,6 +14,10 @@ The steps of ``run_test``, each of which leaves something in the run directory:
    once more, and dump every replica's state of every key in rounds until they agree;
 5. stop the cluster, check the history (``results.json``), render the report (``index.html``).
 
+Every run also writes ``schedule.json``: what it chose to do, as data (``zynamo.schedule``).
+Given a ``script`` (such a schedule), the run performs exactly that schedule's operations and
+faults at their times instead of drawing them from its seed (``zynamo.replay``).
+
 Progress goes to stderr while it runs. Does file I/O, and process and network I/O through the
 environment.
 """
@@ -37,13 +41,24 @@ from cluster.core import ClusterConfig, Ring
 from cluster.net import ClientError
 from nemesis.base import FaultOp, Nemesis, NoopNemesis
 from nemesis.effects import describe_effect, fault_effects
+from nemesis.schedule import ScriptedSchedule, TimedFaultOp
 from nemesis.timekeeping import Clock
-from workloads.base import KeyPool, Quorum, Workload
+from workloads.base import Invocation, KeyPool, Quorum, Workload
 from workloads.catalog import make_workload
-from workloads.generator import LoadSettings, WorkloadCounts, final_reads, run_workload
+from workloads.generator import (
+    SAME_INSTANT_S,
+    LoadSettings,
+    ScriptedOp,
+    ScriptedWorker,
+    WorkloadCounts,
+    final_reads,
+    run_workload,
+)
 from workloads.recorder import HistoryRecorder
 from zynamo.env.base import Environment
 from zynamo.options import TestOptions
+from zynamo.schedule import RunSchedule, save
+from zynamo.schedule_record import ScheduleRecorder
 
 Progress = Callable[[str], None]
 # admin(node, op, **args) -> the reply's data; raises ClientError when the node does not answer.
@@ -164,9 +179,15 @@ class NemesisRunner:
         # may read it while a fault operation is being applied.
         self.active: frozenset[str] = frozenset()
         self.stopped = asyncio.Event()
+        self.origin = 0.0  # the loop time the workload started at: op times count from it
+        self.listener: ScheduleRecorder | None = None  # hears each op applied, for the schedule
+        self._last: tuple[Any, str | None] = (None, None)  # the last op's completion, error
 
-    def apply(self, op: FaultOp) -> None:
-        self.recorder.record({"process": "nemesis", "type": "invoke", "f": op.f, "value": op.value})
+    def apply(self, op: FaultOp, asked: dict[str, Any] | None = None) -> None:
+        """Apply ``op`` and record it; ``asked``: the invocation's value to record, when it is
+        not ``op.value`` (a replay applies resolved targets but shows what the run asked)."""
+        shown = op.value if asked is None else asked
+        self.recorder.record({"process": "nemesis", "type": "invoke", "f": op.f, "value": shown})
         try:
             value: Any = self.nemesis.invoke(op)
             error = None
@@ -179,6 +200,7 @@ class NemesisRunner:
         elif line := describe_effect(op.f, value):
             self.progress(line)  # what the fault did, or a warning that it did nothing
         self.recorder.record(completion)
+        self._last = (value, error)
         if op.starts:
             self.active = self.active | {op.fault}
         else:
@@ -186,6 +208,9 @@ class NemesisRunner:
 
     async def run(self) -> None:
         """Apply the schedule's ops until ``stopped`` is set (an op in progress completes)."""
+        if isinstance(self.schedule, ScriptedSchedule):
+            await self._run_scripted(self.schedule)
+            return
         while not self.stopped.is_set():
             try:
                 await asyncio.wait_for(self.stopped.wait(), self.interval_s)
@@ -195,8 +220,34 @@ class NemesisRunner:
             op = self.schedule.next_op() if self.schedule is not None else None
             if op is None:  # the `none` nemesis
                 continue
-            self.progress(f"nemesis: {op.f} {json.dumps(op.value, separators=(',', ':'))}")
-            await self.env.run_blocking(lambda: self.apply(op))  # noqa: B023 (awaited at once)
+            await self._apply_now(op, self.interval_s)
+
+    async def _run_scripted(self, schedule: ScriptedSchedule) -> None:
+        """Apply each scripted op at its time (after the recorded pause when that lands there,
+        as the recorded run did), until ``stopped`` is set."""
+        loop = asyncio.get_running_loop()
+        while (timed := schedule.peek()) is not None:
+            target = self.origin + timed.at_s
+            wait = timed.wait_s
+            if wait is None or abs(loop.time() + wait - target) > SAME_INSTANT_S:
+                wait = max(0.0, target - loop.time())
+            try:
+                await asyncio.wait_for(self.stopped.wait(), wait)
+                return
+            except TimeoutError:
+                pass
+            schedule.next_timed()
+            await self._apply_now(timed.op, wait, timed.asked)
+
+    async def _apply_now(
+        self, op: FaultOp, wait_s: float, asked: dict[str, Any] | None = None
+    ) -> None:
+        at_s = asyncio.get_running_loop().time() - self.origin
+        self.progress(f"nemesis: {op.f} {json.dumps(op.value, separators=(',', ':'))}")
+        await self.env.run_blocking(lambda: self.apply(op, asked))
+        if self.listener is not None:
+            value, error = self._last
+            self.listener.fault(at_s, wait_s, op, value, error, asked)
 
     def stop_and_heal(self) -> None:
         """Close the open faults, then heal everything (recorded). Called once ``run`` is over
@@ -341,13 +392,15 @@ def run_test(
     make_environment: MakeEnvironment = default_environment,
     directory: Path | None = None,
     report: bool = True,
+    script: RunSchedule | None = None,
 ) -> RunResult:
     """Run one test end to end in the environment ``make_environment`` gives (default: the one
     ``--env`` names); raises only for harness failures (exit code 255).
 
     ``directory``: where the run's files go (default: a new ``results/<test>/<timestamp>/``,
     which ``results/latest`` then points at). ``report=False`` leaves out the HTML report and
-    plots (a sweep renders them only for the runs it keeps)."""
+    plots (a sweep renders them only for the runs it keeps). ``script``: perform this schedule
+    instead of drawing operations and faults (``options`` should be the schedule's)."""
     from checker.api import check_records  # the checker is only needed at the end
     from nemesis.combined import build_nemesis
     from nemesis.schedule import Schedule
@@ -389,7 +442,7 @@ def run_test(
             HistoryRecorder(directory / "history.jsonl", clock_ns=lambda: int(clock.now() * 1e9))
         )
         nemesis: Nemesis = NoopNemesis()
-        schedule = None
+        schedule: Schedule | ScriptedSchedule | None = None
         if options.faults:
             nemesis = build_nemesis(
                 options.faults, env=env, rng=random.Random(rng.random()), options=options
@@ -401,19 +454,37 @@ def run_test(
                 config.nodes,
                 options,
             )
+        if script is not None and schedule is not None:
+            schedule = _scripted_faults(script)
         nemesis.setup()
         stack.callback(nemesis.teardown)
         runner = NemesisRunner(
             nemesis, schedule, recorder, options.nemesis_interval_s, progress, env
         )
+        runner.listener = ScheduleRecorder(options.to_json())
         phases.start("workload")
         try:
             env.run(
-                _drive(options, workload, recorder, config, keys, quorum, rng, counts, runner, env)
+                _drive(
+                    options,
+                    workload,
+                    recorder,
+                    config,
+                    keys,
+                    quorum,
+                    rng,
+                    counts,
+                    runner,
+                    env,
+                    _scripted_workers(script),
+                )
             )
         finally:
             phases.start("heal")
             runner.stop_and_heal()  # always: a run never leaves a fault behind
+            if script is not None:  # the keys the schedule reads at the end, not the pool's
+                keys.used[:] = script.keys
+            save(runner.listener.schedule(keys.used), directory)
         progress("healed; waiting for the cluster to recover")
         phases.start("recovery")
         recovery_deadline = clock.now() + options.recovery_s
@@ -464,6 +535,30 @@ def run_test(
     return result
 
 
+def _scripted_faults(script: RunSchedule) -> ScriptedSchedule:
+    return ScriptedSchedule(
+        [
+            TimedFaultOp(s.at_s, FaultOp(s.f, dict(s.value)), s.wait_s, s.asked)
+            for s in script.faults
+        ]
+    )
+
+
+def _scripted_workers(script: RunSchedule | None) -> dict[int, ScriptedWorker] | None:
+    if script is None:
+        return None
+    return {
+        stream.worker: ScriptedWorker(
+            tuple(
+                ScriptedOp(op.at_s, Invocation(op.f, op.key, op.value), op.node, op.wait_s)
+                for op in stream.ops
+            ),
+            stream.yields_at_end,
+        )
+        for stream in script.processes
+    }
+
+
 async def _drive(
     options: TestOptions,
     workload: Workload,
@@ -475,10 +570,12 @@ async def _drive(
     counts: WorkloadCounts,
     runner: NemesisRunner,
     env: Environment,
+    script: dict[int, ScriptedWorker] | None = None,
 ) -> None:
     settings = LoadSettings(options.concurrency, options.rate, options.time_limit_s)
     loop = asyncio.get_running_loop()
     started = loop.time()
+    runner.origin = started
     client = env.client(options.timeout_ms)
     await client.open()
     try:
@@ -497,6 +594,8 @@ async def _drive(
                 settings,
                 random.Random(rng.random()),
                 counts,
+                script=script,
+                listener=runner.listener,
             )
         finally:
             ticker.cancel()

@@ -22,6 +22,7 @@ from zynamo.report.history import FINAL, HistoryView, Line
 from zynamo.report.keypage import finding_anchors
 from zynamo.report.plots import quantile
 from zynamo.report.repro import commit_of, reproduce_command
+from zynamo.report.schedule import schedule_section
 
 PLOTS = (
     (
@@ -116,6 +117,7 @@ class RunSummary:
     problems: Sequence[str] = field(default_factory=tuple)
     findings: Findings = field(default_factory=Findings)
     journals: Sequence[str] = field(default_factory=tuple)  # nodes whose event journal is here
+    schedule: Mapping[str, Any] | None = None  # schedule.json
 
 
 def render_index(run: RunSummary) -> str:
@@ -133,6 +135,7 @@ def render_index(run: RunSummary) -> str:
         _checkers(run),
         _operations(run.history),
         _faults(run.history),
+        schedule_section(run.schedule),
         _plots(run),
         _options(run.test),
     ]

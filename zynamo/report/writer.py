@@ -75,6 +75,7 @@ def write_report(run_dir: pathlib.Path) -> list[pathlib.Path]:
         problems=problems,
         findings=findings,
         journals=sorted({str(ev.get("node")) for ev in events}),
+        schedule=_load_json_object(run_dir / "schedule.json"),
     )
     index = run_dir / "index.html"
     index.write_text(render_index(summary), encoding="utf-8")
