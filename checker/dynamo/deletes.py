@@ -35,7 +35,7 @@ def check_deletes(records: list[dict[str, Any]]) -> dict[str, Any]:
             deletes += 1
             for value in record.get("removed") or ():
                 removed.setdefault((key, value), record)
-        elif f == "read" and kind == "ok" and _final(record.get("process")):
+        elif f == "read" and kind == "ok" and _final(record):
             final_reads.append(record)  # the final reads' processes come after the run's
     resurrected: list[dict[str, Any]] = []
     unexpected: list[dict[str, Any]] = []
@@ -87,6 +87,8 @@ def check_deletes(records: list[dict[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def _final(process: Any) -> bool:
-    """The final reads' processes are numbered from 1,000,000, above the run's."""
-    return isinstance(process, int) and process >= 1_000_000
+def _final(record: dict[str, Any]) -> bool:
+    """A final read: marked ``final``, or (older histories) by its process, numbered from
+    1,000,000 above the run's."""
+    process = record.get("process")
+    return bool(record.get("final")) or (isinstance(process, int) and process >= 1_000_000)
