@@ -101,6 +101,22 @@ def test_a_read_repair_that_never_arrives_is_a_finding_outside_fault_windows() -
     assert check_invariants([], j.events)["valid"] is True
 
 
+def test_a_tombstone_reaped_without_every_vote_or_primary_is_a_finding() -> None:
+    j = Journals().started("n1", "n2", "n3")
+    evidence = {"voters": ["n2", "n3"], "primaries": {"k": ["n1", "n2", "n3"]}}
+    j.add("n1", 1, "reaped", keys=["k"], by="n1", agreed_by={"k": ["n2", "n3"]},
+          held_by={"k": ["n2", "n3"]}, **evidence)  # fmt: skip
+    j.add("n2", 1, "reaped", keys=["k"], by="n1")  # the others' events carry no evidence
+    assert check_invariants([], j.events)["valid"] is True
+    j.add("n1", 2, "reaped", keys=["k"], by="n1", agreed_by={"k": ["n2"]},
+          held_by={"k": ["n2"]}, **evidence)  # fmt: skip
+    result = check_invariants([], j.events)
+    assert kinds(result) == ["reaped-early"]
+    assert result["findings"][0]["message"] == (
+        "n1 reaped the tombstone of key k though n3 did not agree and primary n3 did not hold it"
+    )
+
+
 def test_a_peer_still_suspected_at_the_end_is_a_finding_unless_it_left() -> None:
     j = Journals().started("n1", "n2", "n3")
     j.add("n1", 1, "peer-down", peer="n2")
