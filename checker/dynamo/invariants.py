@@ -7,7 +7,8 @@ The rules (issue 16, item 4), each a ``kind`` of finding:
 - ``dot-reused`` — a version's dot is never reused for different contents: two
   ``version-created`` events of one key with one dot must write the same value (dotted version
   vectors only; per-node vector clocks reuse version names by design and lww names versions by
-  wall time, so under those the rule is not judged);
+  wall time, so under those the rule is not judged; a key starts afresh once its tombstone is
+  reaped);
 - ``hint-deleted-unacknowledged`` — a hint (or a transferred key) is deleted only after its
   owner acknowledged it: every key of a ``hint-delivered`` / ``transfer-delivered`` event must
   appear in a ``handoff-received`` from the same node in every target's journal, no later than
@@ -47,10 +48,16 @@ def _finding(kind: str, message: str, events: list[Event]) -> dict[str, Any]:
 
 
 def dot_reuse(events: list[Event]) -> list[dict[str, Any]]:
-    """Two versions of one key under one dot with different values."""
+    """Two versions of one key under one dot with different values. A key whose tombstone was
+    reaped starts afresh: no copy of its older versions is left anywhere to be confused with
+    the new ones (the reaper waited for every node to agree)."""
     seen: dict[tuple[str, str], Event] = {}
     findings = []
-    for event in events:
+    for event in sorted(events, key=lambda e: int(e.get("time", 0))):
+        if event.get("kind") == "reaped" and event.get("by") == event.get("node"):
+            reaped = {str(k) for k in event.get("keys") or ()}
+            seen = {name: e for name, e in seen.items() if name[0] not in reaped}
+            continue
         if event.get("kind") != "version-created" or not event.get("dot"):
             continue
         name = (str(event.get("key")), str(event["dot"]))

@@ -50,6 +50,10 @@ def test_a_dot_naming_two_values_is_a_finding_under_dvv_only() -> None:
     assert kinds(result) == ["dot-reused"]
     assert "dot n1:2 of key k1" in result["findings"][0]["message"]
     assert [e["seq"] for e in result["findings"][0]["events"]] == [2, 3]
+    # Once the key's tombstone is reaped everywhere its dots may start again.
+    j.add("n1", 4, "reaped", keys=["k1"], by="n1")
+    j.add("n1", 5, "version-created", key="k1", dot="n1:2", value=[7])
+    assert check_invariants([], j.events, "dvv")["findings_by_kind"] == {"dot-reused": 1}
     # Per-node vector clocks reuse version names by design: not judged, not accused.
     vclock = check_invariants([], j.events, "vclock")
     assert vclock["valid"] is True and "dot-reused" in vclock["not_judged"]
