@@ -7,12 +7,14 @@ from collections.abc import Callable
 from workloads.base import Workload
 from workloads.cart import CartWorkload
 from workloads.register import RegisterWorkload
+from workloads.register_delete import RegisterDeleteWorkload
 from workloads.set import SetWorkload
 
 WORKLOADS: dict[str, Callable[[], Workload]] = {
     "set": SetWorkload,
     "register": RegisterWorkload,
     "cart": CartWorkload,
+    "register-delete": RegisterDeleteWorkload,
 }
 
 

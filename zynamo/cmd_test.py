@@ -134,6 +134,13 @@ def add_test_flags(parser: argparse.ArgumentParser, matrix: bool = False) -> Non
         help="how an operation picks among the active keys: uniform, or zipf (a few hot keys)",
     )
     parser.add_argument(
+        "--tombstone-grace-ms",
+        type=int,
+        default=DEFAULTS.tombstone_grace_ms,
+        help="how long every replica holds a tombstone before it is reaped"
+        f" (default {DEFAULTS.tombstone_grace_ms}; short to test reaping)",
+    )
+    parser.add_argument(
         "--repairs",
         default=",".join(DEFAULTS.repairs),
         help="repair mechanisms left on, comma-separated: hints, read-repair, anti-entropy"
@@ -164,6 +171,7 @@ def options_from(args: argparse.Namespace, **overrides: Any) -> TestOptions:
         "ops_per_key": args.ops_per_key,
         "active_keys": args.active_keys,
         "key_distribution": args.key_distribution,
+        "tombstone_grace_ms": args.tombstone_grace_ms,
         "repairs": () if args.repairs == "none" else _csv(args.repairs),
     }
     values.update(_check_values(args))

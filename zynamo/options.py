@@ -61,6 +61,7 @@ class TestOptions:
     ops_per_key: int = 100
     anti_entropy_interval_ms: int = 2000
     repairs: tuple[str, ...] = REPAIRS  # the repair mechanisms left on
+    tombstone_grace_ms: int = 10_000  # tombstones every replica holds are reaped after this
     env: str = "real"
     # --- the nemesis's parameters and what storage and strict quorums the cluster runs with
     pr: int = 0  # primaries that must answer a read (0: sloppy quorum only)
@@ -157,6 +158,10 @@ class TestOptions:
         if self.key_distribution not in KEY_DISTRIBUTIONS:
             raise ValueError(
                 _accepted("--key-distribution", self.key_distribution, KEY_DISTRIBUTIONS)
+            )
+        if self.tombstone_grace_ms < 0:
+            raise ValueError(
+                f"--tombstone-grace-ms: must be 0 or more, got {self.tombstone_grace_ms}"
             )
         for repair in self.repairs:
             if repair not in REPAIRS:

@@ -127,6 +127,7 @@ def cluster_config(options: TestOptions) -> ClusterConfig:
         ),
         read_repair="read-repair" in options.repairs,
         hinted_handoff="hints" in options.repairs,
+        tombstone_grace_ms=options.tombstone_grace_ms,
     )
 
 

@@ -25,6 +25,7 @@ from checker.dynamo.aftermath import check_leftovers, check_nemesis
 from checker.dynamo.cart import check_cart
 from checker.dynamo.convergence import check_convergence
 from checker.dynamo.coverage import check_coverage
+from checker.dynamo.deletes import check_deletes
 from checker.dynamo.invariants import check_invariants
 from checker.dynamo.lost_versions import check_lost_versions
 from checker.dynamo.quorum import check_quorum
@@ -36,6 +37,7 @@ __all__ = [
     "CartChecker",
     "ConvergenceChecker",
     "CoverageChecker",
+    "DeletesChecker",
     "InvariantsChecker",
     "LeftoversChecker",
     "LinearizableChecker",
@@ -48,6 +50,7 @@ __all__ = [
     "check_cart",
     "check_convergence",
     "check_coverage",
+    "check_deletes",
     "check_invariants",
     "check_leftovers",
     "check_lost_versions",
@@ -202,3 +205,13 @@ class CoverageChecker:
     def check(self, history: list[Record], context: CheckContext) -> Result:
         events = None if context.journals is None else list(context.journals)
         return check_coverage(history, events)
+
+
+@dataclass(frozen=True)
+class DeletesChecker:
+    """No value removed by an acknowledged delete comes back (``check_deletes``)."""
+
+    name: str = "deletes"
+
+    def check(self, history: list[Record], context: CheckContext) -> Result:
+        return check_deletes(history)

@@ -7,7 +7,8 @@ The rules (issue 16, item 4), each a ``kind`` of finding:
 - ``dot-reused`` — a version's dot is never reused for different contents: two
   ``version-created`` events of one key with one dot must write the same value (dotted version
   vectors only; per-node vector clocks reuse version names by design and lww names versions by
-  wall time, so under those the rule is not judged);
+  wall time, so under those the rule is not judged; a key starts afresh once its tombstone is
+  reaped);
 - ``hint-deleted-unacknowledged`` — a hint (or a transferred key) is deleted only after its
   owner acknowledged it: every key of a ``hint-delivered`` / ``transfer-delivered`` event must
   appear in a ``handoff-received`` from the same node in every target's journal, no later than
@@ -17,13 +18,15 @@ The rules (issue 16, item 4), each a ``kind`` of finding:
   ``repair`` from that coordinator for that key within ``REPAIR_WINDOW_NS`` (judged only when
   no fault was active in that stretch, as a fault may legitimately drop it, and when the
   journals go on that long: the nodes stop soon after the final reads);
+- ``reaped-early`` — a tombstone is reaped only when every voter (every other known node)
+  agreed and every primary of the key holds it: judged from the evidence the reaper records
+  with its own ``reaped`` event (``voters``, ``agreed_by``, ``held_by``, ``primaries``);
 - ``peer-not-up-again`` — a peer that speaks again is seen up again: at the end of the run no
   node still suspects a member of the ring it last adopted (every node was healed and
   answered by then).
 
-A tombstone reaped only when every primary holds it and a put acknowledged only after its
-coordinator's write committed need events the journal does not record yet (which replicas
-hold a tombstone; the commit of a write); they are listed under ``not_judged``.
+A put acknowledged only after its coordinator's write committed needs an event the journal
+does not record yet (the commit of a write); it is listed under ``not_judged``.
 """
 
 from __future__ import annotations
@@ -45,10 +48,16 @@ def _finding(kind: str, message: str, events: list[Event]) -> dict[str, Any]:
 
 
 def dot_reuse(events: list[Event]) -> list[dict[str, Any]]:
-    """Two versions of one key under one dot with different values."""
+    """Two versions of one key under one dot with different values. A key whose tombstone was
+    reaped starts afresh: no copy of its older versions is left anywhere to be confused with
+    the new ones (the reaper waited for every node to agree)."""
     seen: dict[tuple[str, str], Event] = {}
     findings = []
-    for event in events:
+    for event in sorted(events, key=lambda e: int(e.get("time", 0))):
+        if event.get("kind") == "reaped" and event.get("by") == event.get("node"):
+            reaped = {str(k) for k in event.get("keys") or ()}
+            seen = {name: e for name, e in seen.items() if name[0] not in reaped}
+            continue
         if event.get("kind") != "version-created" or not event.get("dot"):
             continue
         name = (str(event.get("key")), str(event["dot"]))
@@ -157,6 +166,35 @@ def lost_read_repairs(
     return findings, not_judged
 
 
+def early_reaps(events: list[Event]) -> list[dict[str, Any]]:
+    """Tombstones a reaper deleted without every voter's agreement or every primary's copy."""
+    findings = []
+    for event in events:
+        if event.get("kind") != "reaped" or event.get("by") != event.get("node"):
+            continue
+        if not isinstance(event.get("agreed_by"), dict):
+            continue  # a journal from before the evidence was recorded
+        me = str(event.get("node"))
+        for key in event.get("keys") or ():
+            refused = set(event.get("voters") or ()) - set(event["agreed_by"].get(key, ()))
+            held = set(event.get("held_by", {}).get(key, ())) | {me}
+            missing = set(event.get("primaries", {}).get(key, ())) - held
+            if refused or missing:
+                why = []
+                if refused:
+                    why.append(f"{', '.join(sorted(refused))} did not agree")
+                if missing:
+                    why.append(f"primary {', '.join(sorted(missing))} did not hold it")
+                findings.append(
+                    _finding(
+                        "reaped-early",
+                        f"{me} reaped the tombstone of key {key} though {' and '.join(why)}",
+                        [event],
+                    )
+                )
+    return findings
+
+
 def peers_left_down(nodes: dict[str, list[Event]]) -> list[dict[str, Any]]:
     """Members still suspected by some node at the end of the run."""
     findings = []
@@ -194,7 +232,6 @@ def check_invariants(
     nodes = by_node(events)
     findings: list[dict[str, Any]] = []
     not_judged: dict[str, Any] = {
-        "reaped-only-when-every-primary-holds-it": "the journal does not record tombstones held",
         "acknowledged-only-after-commit": "the journal does not record commits",
     }
     if versioning in (None, "dvv"):
@@ -203,7 +240,7 @@ def check_invariants(
         not_judged["dot-reused"] = f"{versioning} names versions without unique dots"
     deletions, unjudged_deletions = unacknowledged_deletions(nodes)
     repairs, unjudged_repairs = lost_read_repairs(nodes, fault_windows(records))
-    findings += deletions + repairs + peers_left_down(nodes)
+    findings += deletions + repairs + early_reaps(events) + peers_left_down(nodes)
     counts: dict[str, int] = defaultdict(int)
     for finding in findings:
         counts[finding["kind"]] += 1

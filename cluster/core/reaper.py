@@ -199,7 +199,19 @@ class Reaper:
             return []
         for key, digest in doomed.items():
             self.reaped += data.reap(key, digest)
-        self.ctx.journal.record(now_ms, "reaped", keys=sorted(doomed), by=self.ctx.name)
+        journal = self.ctx.journal
+        if journal.enabled:  # the round's evidence, so a journal check can judge the decision
+            keys = sorted(doomed)
+            journal.record(
+                now_ms,
+                "reaped",
+                keys=keys,
+                by=self.ctx.name,
+                voters=sorted(current.voters),
+                agreed_by={k: sorted(v for v, ok in current.ok.items() if k in ok) for k in keys},
+                held_by={k: sorted(v for v, h in current.held.items() if k in h) for k in keys},
+                primaries={k: list(placement.key_primaries(k)) for k in keys},
+            )
         reap = Reap(self.ctx.name, [[k, d.hex()] for k, d in doomed.items()])
         return [Send(voter, reap) for voter in sorted(current.voters)]
 

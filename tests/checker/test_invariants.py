@@ -50,6 +50,10 @@ def test_a_dot_naming_two_values_is_a_finding_under_dvv_only() -> None:
     assert kinds(result) == ["dot-reused"]
     assert "dot n1:2 of key k1" in result["findings"][0]["message"]
     assert [e["seq"] for e in result["findings"][0]["events"]] == [2, 3]
+    # Once the key's tombstone is reaped everywhere its dots may start again.
+    j.add("n1", 4, "reaped", keys=["k1"], by="n1")
+    j.add("n1", 5, "version-created", key="k1", dot="n1:2", value=[7])
+    assert check_invariants([], j.events, "dvv")["findings_by_kind"] == {"dot-reused": 1}
     # Per-node vector clocks reuse version names by design: not judged, not accused.
     vclock = check_invariants([], j.events, "vclock")
     assert vclock["valid"] is True and "dot-reused" in vclock["not_judged"]
@@ -99,6 +103,22 @@ def test_a_read_repair_that_never_arrives_is_a_finding_outside_fault_windows() -
     # A repair sent as the nodes were being stopped is not judged either.
     j.events.pop()
     assert check_invariants([], j.events)["valid"] is True
+
+
+def test_a_tombstone_reaped_without_every_vote_or_primary_is_a_finding() -> None:
+    j = Journals().started("n1", "n2", "n3")
+    evidence = {"voters": ["n2", "n3"], "primaries": {"k": ["n1", "n2", "n3"]}}
+    j.add("n1", 1, "reaped", keys=["k"], by="n1", agreed_by={"k": ["n2", "n3"]},
+          held_by={"k": ["n2", "n3"]}, **evidence)  # fmt: skip
+    j.add("n2", 1, "reaped", keys=["k"], by="n1")  # the others' events carry no evidence
+    assert check_invariants([], j.events)["valid"] is True
+    j.add("n1", 2, "reaped", keys=["k"], by="n1", agreed_by={"k": ["n2"]},
+          held_by={"k": ["n2"]}, **evidence)  # fmt: skip
+    result = check_invariants([], j.events)
+    assert kinds(result) == ["reaped-early"]
+    assert result["findings"][0]["message"] == (
+        "n1 reaped the tombstone of key k though n3 did not agree and primary n3 did not hold it"
+    )
 
 
 def test_a_peer_still_suspected_at_the_end_is_a_finding_unless_it_left() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -36,3 +37,23 @@ def test_a_hot_key_that_retires_hands_the_heat_on() -> None:
 def test_an_unknown_distribution_is_refused() -> None:
     with pytest.raises(ValueError, match="uniform, zipf"):
         KeyPool(distribution="pareto")
+
+
+def test_the_register_with_deletes_runs_in_the_simulator_and_reaps(tmp_path: Path) -> None:
+    from zynamo.options import TestOptions as Options
+    from zynamo.runner import run_test
+
+    options = Options(
+        env="sim",
+        workload="register-delete",
+        time_limit_s=20,
+        nemesis=("kill",),
+        tombstone_grace_ms=500,
+        seed=5,
+        results_dir=tmp_path,
+    )
+    result = run_test(options, progress=lambda line: None, report=False)
+    checkers = result.results["checkers"]
+    assert checkers["deletes"]["valid"] is True and checkers["deletes"]["deletes"] > 0
+    assert checkers["coverage"]["paths"]["reaps"] > 0
+    assert checkers["invariants"]["valid"] is True
