@@ -101,6 +101,11 @@ def start(args: argparse.Namespace) -> int:
             " on its data and recorded settings (other options are ignored)"
         )
     else:
+        from zynamo.preflight import directory_problem
+
+        problem = directory_problem("--dir", directory)
+        if problem:
+            raise UsageError(problem)
         config = config_from_args(args)
         cluster = LocalCluster(
             directory, config, base_port=args.base_port, seed=args.seed, sync=args.sync, detach=True
