@@ -46,7 +46,9 @@ def register(subparsers: Any) -> None:
             "etcd logs as in Porcupine's tests) for linearizability and print one verdict "
             "line per file and a summary. Exit 0 if all are valid, 1 if any is invalid, 2 "
             "if none is invalid but some is unknown (a time or memory limit was reached), "
-            "254 for bad arguments or input, 255 if the checker itself failed."
+            "254 for bad arguments or input, 255 if the checker itself failed. An empty file is"
+            " unknown. Values: an EDN nil read matches any value (as in Knossos: the read's"
+            " value is not known), while a JSON null is a value like any other."
         ),
     )
     parser.add_argument(
@@ -71,7 +73,8 @@ def register(subparsers: Any) -> None:
         "--time-limit",
         default=None,
         metavar="SECONDS",
-        help="give up on a file after this many seconds with verdict unknown (default none)",
+        help="give up on a file after this many seconds, reading included, with verdict unknown"
+        " (default none)",
     )
     parser.add_argument(
         "--memory-limit",

@@ -103,10 +103,10 @@ def start(args: argparse.Namespace) -> int:
     else:
         from zynamo.preflight import directory_problem
 
+        config = config_from_args(args)  # validated first: a refused command creates nothing
         problem = directory_problem("--dir", directory)
         if problem:
             raise UsageError(problem)
-        config = config_from_args(args)
         cluster = LocalCluster(
             directory, config, base_port=args.base_port, seed=args.seed, sync=args.sync, detach=True
         )

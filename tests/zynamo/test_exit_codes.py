@@ -258,3 +258,14 @@ def test_analyze_reads_a_history_whose_last_line_was_cut_off(sim_run: Path, tmp_
     assert proc.returncode in (0, 1, 2) and "Traceback" not in proc.stderr, proc.stderr
     assert "was cut off" in proc.stderr and (run / "index.html").exists()
     assert (run / "history.cut-line.txt").read_bytes().startswith(text.splitlines()[-1][:20])
+
+
+def test_the_time_limit_counts_reading_the_file(tmp_path: Path) -> None:
+    lines = []
+    for p in range(20_000):
+        lines.append(f"{{:process {p % 10}, :type :invoke, :f :write, :value {p}}}")
+        lines.append(f"{{:process {p % 10}, :type :ok, :f :write, :value {p}}}")
+    path = tmp_path / "long.edn"
+    path.write_text("\n".join(lines) + "\n")
+    proc = zynamo("check", "--time-limit", "0.0001", str(path))
+    assert proc.returncode == 2 and "while reading the file" in proc.stdout, proc.stdout
