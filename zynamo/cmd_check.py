@@ -29,6 +29,7 @@ from checker.api import (
 )
 from checker.edn import EdnError, parse
 from checker.memory import describe, parse_size
+from zynamo.ticker import ticking
 from zynamo.verdicts import verdict_word
 
 EXIT_BAD_ARGS = 254
@@ -272,7 +273,8 @@ def run(args: argparse.Namespace) -> int:
     failed = 0
     for path in args.files:
         try:
-            result = _check_one(path, options)
+            with ticking(f"checking {path}"):
+                result = _check_one(path, options)
         except HistoryError as err:
             unreadable += 1
             print(f"error    {err}", file=sys.stderr)
