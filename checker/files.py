@@ -41,6 +41,17 @@ def check_history_file(
             "reason": "the file holds no client operations",
             "time_s": round(time.monotonic() - started, 6),
         }
+    if time_limit_s is not None:  # the limit covers reading and parsing too
+        time_limit_s -= time.monotonic() - started
+        if time_limit_s <= 0:
+            return {
+                "valid": "unknown",
+                "file": path,
+                "format": chosen_format,
+                "op_count": len(ops),
+                "reason": "the time limit was reached while reading the file",
+                "time_s": round(time.monotonic() - started, 6),
+            }
     try:
         result = check_linearizable(
             ops,

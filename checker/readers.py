@@ -261,17 +261,44 @@ def _pair_records(
 
 class IndexLedger:
     """The ``index`` of every record seen so far: two records with one index are refused,
-    naming the line (a history joined from two files, or cut and pasted)."""
+    naming the line (a history joined from two files, or cut and pasted).
+
+    Histories number their records 0, 1, 2, ... one a line: while they do, the ledger holds
+    only the run's first index and line (constant memory for any length); the first record
+    out of that order turns it into a table of every index seen."""
 
     def __init__(self, path: str) -> None:
         self._path = path
-        self._lines: dict[Any, int] = {}
+        self._run: tuple[int, int, int] | None = None  # first index, its line, next index
+        self._run_lines_follow = True  # line = first line + (index - first index) so far
+        self._lines: dict[Any, int | None] | None = None
 
     def see(self, index: Any, number: int) -> None:
+        if self._lines is None and type(index) is int:
+            if self._run is None:
+                self._run = (index, number, index + 1)
+                return
+            first, first_line, following = self._run
+            if index == following:
+                self._run = (first, first_line, following + 1)
+                self._run_lines_follow &= number == first_line + (index - first)
+                return
+        self._see_in_table(index, number)
+
+    def _see_in_table(self, index: Any, number: int) -> None:
+        if self._lines is None:  # leave the run: every index it covered, with its line if known
+            self._lines = {}
+            if self._run is not None:
+                first, first_line, following = self._run
+                follow = self._run_lines_follow
+                for seen in range(first, following):
+                    self._lines[seen] = first_line + (seen - first) if follow else None
         key = index if isinstance(index, int | str) else repr(index)
-        first = self._lines.setdefault(key, number)
-        if first != number:
-            raise HistoryError(self._path, number, f"index {index!r} again (first on line {first})")
+        if key in self._lines:
+            earlier = self._lines[key]
+            where = f" (first on line {earlier})" if earlier is not None else ""
+            raise HistoryError(self._path, number, f"index {index!r} again{where}")
+        self._lines[key] = number
 
 
 # --- Jepsen history.edn --------------------------------------------------------------------

@@ -96,13 +96,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"zynamo {version()}")
         return EXIT_VALID
     command = next((a for a in arguments if not a.startswith("-")), None)
+    name = f"zynamo {command}" if command else "zynamo"
     try:
         parser = build_parser(command)
         args = parser.parse_args(arguments)
+        name = f"zynamo {args.command}"
         code: int = args.handler(args)
     except UsageError as err:
-        name = getattr(locals().get("args"), "command", None) or command or ""
-        print(f"zynamo {name}: error: {err}".replace("  ", " "), file=sys.stderr)
+        print(f"{name}: error: {err}", file=sys.stderr)
         return EXIT_BAD_ARGS
     except KeyboardInterrupt:
         print("interrupted (exit 130)", file=sys.stderr)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,9 @@ def handle(args: argparse.Namespace) -> int:
     try:
         history: list[dict[str, Any]] = read_records(str(history_path))
     except ValueError as err:
-        raise UsageError(str(err)) from None
+        if not _cut_off_last_line(history_path, err):
+            raise UsageError(str(err)) from None
+        history = read_records(str(history_path))
     try:
         checkers = [*make_workload(options.workload).checkers, *extra_checkers(options, directory)]
         results = check_records(history, checkers, n=options.n)
@@ -54,6 +57,25 @@ def handle(args: argparse.Namespace) -> int:
     print(verdict_table(results))
     print(f"report: {directory / 'index.html'}")
     return exit_code(results.get("valid", "unknown"))
+
+
+def _cut_off_last_line(history_path: Path, err: ValueError) -> bool:
+    """A crash can cut the history's last line in the middle: that line (and only that one,
+    with no newline after it) is set aside in ``history.cut-line.txt`` with a warning, and the
+    rest is analyzed. False when the error is anywhere else."""
+    line = getattr(err, "line", None)
+    data = history_path.read_bytes()
+    if line is None or data.endswith(b"\n") or data.count(b"\n") != line - 1:
+        return False
+    kept, _, cut = data.rpartition(b"\n")
+    (history_path.parent / "history.cut-line.txt").write_bytes(cut + b"\n")
+    history_path.write_bytes(kept + b"\n" if kept else b"")
+    print(
+        f"warning: {history_path}: line {line} was cut off (a crash while writing?); analyzing"
+        " the lines before it (the cut line is in history.cut-line.txt)",
+        file=sys.stderr,
+    )
+    return True
 
 
 def register(subparsers: Any) -> None:

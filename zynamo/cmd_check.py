@@ -29,6 +29,7 @@ from checker.api import (
 )
 from checker.edn import EdnError, parse
 from checker.memory import describe, parse_size
+from zynamo.ticker import ticking
 from zynamo.verdicts import verdict_word
 
 EXIT_BAD_ARGS = 254
@@ -46,7 +47,9 @@ def register(subparsers: Any) -> None:
             "etcd logs as in Porcupine's tests) for linearizability and print one verdict "
             "line per file and a summary. Exit 0 if all are valid, 1 if any is invalid, 2 "
             "if none is invalid but some is unknown (a time or memory limit was reached), "
-            "254 for bad arguments or input, 255 if the checker itself failed."
+            "254 for bad arguments or input, 255 if the checker itself failed. An empty file is"
+            " unknown. Values: an EDN nil read matches any value (as in Knossos: the read's"
+            " value is not known), while a JSON null is a value like any other."
         ),
     )
     parser.add_argument(
@@ -71,7 +74,8 @@ def register(subparsers: Any) -> None:
         "--time-limit",
         default=None,
         metavar="SECONDS",
-        help="give up on a file after this many seconds with verdict unknown (default none)",
+        help="give up on a file after this many seconds, reading included, with verdict unknown"
+        " (default none)",
     )
     parser.add_argument(
         "--memory-limit",
@@ -269,7 +273,8 @@ def run(args: argparse.Namespace) -> int:
     failed = 0
     for path in args.files:
         try:
-            result = _check_one(path, options)
+            with ticking(f"checking {path}"):
+                result = _check_one(path, options)
         except HistoryError as err:
             unreadable += 1
             print(f"error    {err}", file=sys.stderr)

@@ -101,7 +101,12 @@ def start(args: argparse.Namespace) -> int:
             " on its data and recorded settings (other options are ignored)"
         )
     else:
-        config = config_from_args(args)
+        from zynamo.preflight import directory_problem
+
+        config = config_from_args(args)  # validated first: a refused command creates nothing
+        problem = directory_problem("--dir", directory)
+        if problem:
+            raise UsageError(problem)
         cluster = LocalCluster(
             directory, config, base_port=args.base_port, seed=args.seed, sync=args.sync, detach=True
         )

@@ -153,6 +153,16 @@ def handle(args: argparse.Namespace) -> int:
     return 0
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535)")
+    return port
+
+
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "serve", help="a web page over the results store: every run, its report, zips"
@@ -161,5 +171,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine)"
     )
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    parser.add_argument(
+        "--port",
+        type=_port,
+        default=DEFAULT_PORT,
+        help=f"TCP port, 0-65535; 0 picks a free one (default {DEFAULT_PORT})",
+    )
     parser.set_defaults(handler=handle)

@@ -6,9 +6,11 @@ Does network I/O (one HTTP request, under a second).
 
 from __future__ import annotations
 
+import os
 import urllib.error
 import urllib.parse
 import urllib.request
+from pathlib import Path
 
 from zynamo.options import TestOptions
 
@@ -34,8 +36,24 @@ def toxiproxy_problem(url: str, timeout_s: float = REACH_TIMEOUT_S) -> str | Non
     return None
 
 
+def directory_problem(flag: str, path: Path) -> str | None:
+    """Why ``path`` cannot be a directory this process writes into, or None. Called once
+    everything else is validated: it creates the directory (only it) to find out."""
+    if path.exists() and not path.is_dir():
+        return f"{flag}: {path} is a file, not a directory"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        return f"{flag}: {path} cannot be created ({err.strerror or err})"
+    if not os.access(path, os.W_OK | os.X_OK):
+        return f"{flag}: {path} is not writable"
+    return None
+
+
 def preflight(options: TestOptions) -> str | None:
     """The first reason ``options`` cannot run here, or None."""
     if options.env == "real" and options.toxiproxy:
-        return toxiproxy_problem(options.toxiproxy)
-    return None
+        problem = toxiproxy_problem(options.toxiproxy)
+        if problem:
+            return problem
+    return directory_problem("--results", options.results_dir)  # last: it may create it

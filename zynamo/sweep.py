@@ -6,7 +6,7 @@ Each seed is a whole ``run_test`` in its own directory under the sweep's
 its line in the summary and its directory is deleted, unless ``keep_all``; failing and unknown
 seeds keep everything, report included. Progress prints after every seed (seeds done, failures
 so far, rate, time left); the end is a table (seed, verdict, ops, lost, failing checkers) and
-``summary.json`` (format: docs/history.md). The exit code is the worst verdict, as Jepsen's
+``summary.json`` (format: docs/ci.md). The exit code is the worst verdict, as Jepsen's
 test-all: harness failure (255) over invalid (1) over unknown (2) over valid (0).
 
 Runs in the simulator go ``jobs`` at a time in worker processes; a run is a function of its seed,

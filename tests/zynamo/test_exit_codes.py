@@ -229,3 +229,43 @@ def test_an_invalid_file_is_not_hidden_by_an_unreadable_one(tmp_path: Path) -> N
 def test_a_set_workload_history_is_not_called_invalid(sim_run: Path) -> None:
     proc = zynamo("check", str(sim_run / "history.jsonl"))
     assert proc.returncode in (0, 2) and "INVALID" not in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["test", "--env", "sim", "--results", "/etc/passwd"], ["--results", "not a directory"]),
+        (["test", "--env", "sim", "--test-count", "2", "--results", "/proc/zynamo"], ["--results"]),
+        (["test-all", "--env", "sim", "--results", "/proc/zynamo"], ["--results"]),
+        (["serve", "--port", "99999"], ["--port", "0-65535"]),
+        (["serve", "--port", "-1"], ["--port"]),
+        (["cluster", "start", "--dir", "/proc/zynamo"], ["--dir", "cannot be created"]),
+    ],
+)
+def test_unusable_places_are_refused_not_harness_failures(
+    args: list[str], words: list[str]
+) -> None:
+    refused(zynamo(*args), *words)
+
+
+def test_analyze_reads_a_history_whose_last_line_was_cut_off(sim_run: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "test.json").write_bytes((sim_run / "test.json").read_bytes())
+    text = (sim_run / "history.jsonl").read_bytes()
+    (run / "history.jsonl").write_bytes(text[:-40])  # a crash in the middle of the last line
+    proc = zynamo("analyze", str(run))
+    assert proc.returncode in (0, 1, 2) and "Traceback" not in proc.stderr, proc.stderr
+    assert "was cut off" in proc.stderr and (run / "index.html").exists()
+    assert (run / "history.cut-line.txt").read_bytes().startswith(text.splitlines()[-1][:20])
+
+
+def test_the_time_limit_counts_reading_the_file(tmp_path: Path) -> None:
+    lines = []
+    for p in range(20_000):
+        lines.append(f"{{:process {p % 10}, :type :invoke, :f :write, :value {p}}}")
+        lines.append(f"{{:process {p % 10}, :type :ok, :f :write, :value {p}}}")
+    path = tmp_path / "long.edn"
+    path.write_text("\n".join(lines) + "\n")
+    proc = zynamo("check", "--time-limit", "0.0001", str(path))
+    assert proc.returncode == 2 and "while reading the file" in proc.stdout, proc.stdout

@@ -52,3 +52,11 @@ def test_a_failing_nemesis_test_explains_itself_and_keeps_its_run(tmp_path: Path
     (kept,) = results.glob("test_lww_keeps_every_add/*/*/index.html")
     assert (kept.parent / "history.jsonl").exists()
     assert sorted(p.name for p in results.iterdir()) == ["test_lww_keeps_every_add"]
+
+
+def test_the_cluster_and_nemesis_fixtures_run_real_processes_too(tmp_path: Path) -> None:
+    example = ROOT / "docs" / "examples" / "test_nemesis_example.py"
+    proc = pytest_run(str(example), "-k", "by_hand", "--zynamo-env", "real",
+                      "--zynamo-results", str(tmp_path), cwd=ROOT)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "1 passed" in proc.stdout
