@@ -66,10 +66,23 @@ def check_records(
     checkers: Iterable[Checker],
     n: int | None = None,
     time_limit_s: float | None = None,
+    journals: Iterable[dict[str, Any]] | None = None,
+    versioning: str | None = None,
+    repairs: Iterable[str] | None = None,
 ) -> dict[str, Any]:
     """Run ``checkers`` (a workload's ``checkers``: exactly those, in order) over this
     project's history records and compose their verdicts.
 
-    ``n`` is the replication factor, ``time_limit_s`` the budget of a linearizability search.
+    ``n`` is the replication factor, ``time_limit_s`` the budget of a linearizability search,
+    ``journals`` the nodes' event journals (``checker.dynamo.journals.read_journals``) and
+    ``versioning`` the cluster's, for the checks of the nodes' own events; ``repairs`` the
+    repair mechanisms left on (None: all), which decide what convergence is owed.
     Returns ``{"valid": ..., "checkers": {name: result}}``."""
-    return run_checkers(checkers, history, CheckContext(n=n, time_limit_s=time_limit_s))
+    context = CheckContext(
+        n=n,
+        time_limit_s=time_limit_s,
+        journals=None if journals is None else tuple(journals),
+        versioning=versioning,
+        repairs=None if repairs is None else tuple(repairs),
+    )
+    return run_checkers(checkers, history, context)

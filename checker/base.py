@@ -29,6 +29,12 @@ class CheckContext:
 
     n: int | None = None  # replicas per key; None when unknown
     time_limit_s: float | None = None  # budget of a search that may otherwise run long
+    # Every node's journal events (docs/history.md), for the checks that read what the nodes
+    # did; None when the run has none (a history checked on its own).
+    journals: tuple[Record, ...] | None = None
+    versioning: str | None = None  # the cluster's versioning (dvv, vclock, lww), when known
+    # The repair mechanisms the cluster ran with (hints, read-repair, anti-entropy); None: all.
+    repairs: tuple[str, ...] | None = None
 
 
 class Checker(Protocol):

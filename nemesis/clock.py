@@ -5,9 +5,11 @@ Nodes read wall time as their monotonic clock plus an offset that the admin op `
 ``bump`` moves each target's clock by its own random amount (up to ``clock_max_skew_ms`` either
 way); mode ``strobe`` flips each target's clock between its skew and skew + delta every
 ``strobe_period_ms`` for ``strobe_duration_ms`` (the call lasts that long, on the environment's
-``Clock``: real or virtual time), as Jepsen's strobe does. ``stop-clock`` and ``heal`` reset
-every reachable node to no skew. Randomness from the seeded ``random.Random`` given. Does
-network I/O (the admin channel).
+``Clock``: real or virtual time), as Jepsen's strobe does; mode ``scramble`` (Jepsen's
+``scramble-clocks``) sets each target's clock to its own random offset (within
+±``clock_max_skew_ms``), so the nodes disagree with each other and not just with real time.
+``stop-clock`` and ``heal`` reset every reachable node to no skew. Randomness from the seeded
+``random.Random`` given. Does network I/O (the admin channel).
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from nemesis.base import FaultOp
-from nemesis.environment import Clock, WallClock
+from nemesis.effects import effect
 from nemesis.errors import NemesisError
 from nemesis.options import CLOCK_MODES, NemesisOptions
 from nemesis.shapes import check_choice
 from nemesis.targets import choose_targets
+from nemesis.timekeeping import Clock, WallClock
 
 # admin(node, op, **args) -> the reply's data; raises on failure.
 Admin = Callable[..., Any]
@@ -53,12 +56,26 @@ class ClockNemesis:
         if op.fault != "clock":
             raise ValueError(f"the clock nemesis cannot do {op.f!r}")
         if not op.starts:
-            return {"offsets": self._reset(self.live())}
+            reset = self._reset(self.live())
+            return {"offsets": reset, "effect": effect("clocks reset", True)}
         mode = check_choice("clock mode", op.value.get("mode", "bump"), CLOCK_MODES)
         targets = choose_targets(op.value.get("targets", "one"), self.nodes, self.live(), self.rng)
+        value: dict[str, Any]
         if mode == "bump":
-            return {"mode": "bump", "offsets": self._bump(targets, op.value)}
-        return self._strobe(targets, op.value)
+            value = {"mode": "bump", "offsets": self._bump(targets, op.value)}
+        elif mode == "scramble":
+            value = {"mode": "scramble", "offsets": self._scramble(targets)}
+        else:
+            value = self._strobe(targets, op.value)
+        offsets: dict[str, float] = value["offsets"]
+        shown = ", ".join(f"{node} {ms:+,.0f} ms" for node, ms in offsets.items())
+        moved = any(offsets.values()) or bool(value.get("flips"))
+        value["effect"] = effect(f"clock {mode}: {shown or 'nobody'}", moved)
+        return value
+
+    def _scramble(self, targets: Sequence[str]) -> dict[str, float]:
+        size = self.options.clock_max_skew_ms
+        return {node: self._set(node, offset_ms=self.rng.randint(-size, size)) for node in targets}
 
     def _delta_ms(self, value: dict[str, Any], key: str) -> int:
         """``value[key]`` if given, else a random non-zero skew within ±clock_max_skew_ms."""

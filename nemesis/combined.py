@@ -22,10 +22,60 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from nemesis.base import FaultOp
-from nemesis.environment import FaultEnvironment
+from nemesis.environment import FaultEnvironment, Placement, capability
 from nemesis.errors import HealError
-from nemesis.options import coerce_options
+from nemesis.options import TARGET_OPTIONS, NemesisOptions, coerce_options
 from nemesis.registry import FaultNemesis, fault_names, parse_packages, registered_faults
+from nemesis.shapes import PRIMARIES_SHAPE
+from nemesis.targets import primaries_key
+
+NEEDS_PLACEMENT = (
+    "the ring: the environment offers no preference_list(key) (nemesis.environment.Placement)"
+)
+# op -> the same op with ``primaries`` targets and shapes resolved to the key's nodes
+Resolve = Callable[[FaultOp], FaultOp]
+
+
+def _as_is(op: FaultOp) -> FaultOp:
+    return op
+
+
+def placement_resolver(env: FaultEnvironment, options: NemesisOptions) -> Resolve:
+    """Resolves ``primaries`` / ``primaries:KEY`` targets and the ``primaries`` partition shape
+    to the key's preference list in the ring in force when the op runs (so a membership change
+    moves them)."""
+    placement: Placement | None = capability(env, Placement)
+
+    def resolve(op: FaultOp) -> FaultOp:
+        value = dict(op.value)
+        key = primaries_key(value.get("targets"))
+        shape = value.get("shape") == PRIMARIES_SHAPE and "primaries" not in value
+        if key is None and not shape:
+            return op
+        if placement is None:
+            raise ValueError(f"nemesis op {op.f!r}: primaries need {NEEDS_PLACEMENT}")
+        if key is not None:
+            value["targets"] = list(placement.preference_list(key or options.hot_key))
+            value["targets_key"] = key or options.hot_key
+        if shape:
+            value["key"] = str(value.get("key") or options.hot_key)
+            value["primaries"] = list(placement.preference_list(value["key"]))
+        return FaultOp(op.f, value)
+
+    return resolve
+
+
+def uses_placement(options: NemesisOptions, chosen: Sequence[str]) -> list[str]:
+    """The options of the chosen faults that need the ring (``primaries`` targets or shape)."""
+    needs = [
+        option
+        for option in TARGET_OPTIONS
+        if option.split("_")[0] in chosen
+        and any(primaries_key(spec) is not None for spec in getattr(options, option))
+    ]
+    if "partition" in chosen and PRIMARIES_SHAPE in options.partition_shapes:
+        needs.append("partition_shapes")
+    return needs
 
 
 def check_op(op: FaultOp) -> str:
@@ -51,12 +101,14 @@ class CombinedNemesis:
         heal_steps: Sequence[tuple[str, Callable[[], None]]],
         on_teardown: Sequence[Callable[[], None]] = (),
         interrupts: Sequence[threading.Event] = (),
+        resolve: Resolve = _as_is,
     ) -> None:
         self.packages = tuple(packages)
         self.adapters = adapters
         self.heal_steps = list(heal_steps)
         self._on_teardown = list(on_teardown)
         self._interrupts = tuple(interrupts)
+        self._resolve = resolve
         self._lock = threading.RLock()
 
     def setup(self) -> None:
@@ -71,7 +123,7 @@ class CombinedNemesis:
                 f" ({', '.join(self.packages) or 'none'})"
             )
         with self._lock:
-            return self.adapters[fault].invoke(op)
+            return self.adapters[fault].invoke(self._resolve(op))
 
     def heal(self) -> None:
         for interrupt in self._interrupts:
@@ -122,6 +174,9 @@ def build_nemesis(
             lacking.setdefault(reason, []).append(fault.name)
     for reason, names in lacking.items():
         raise ValueError(f"nemesis packages {', '.join(names)} need {reason}")
+    ring_options = uses_placement(opts, chosen)
+    if ring_options and capability(env, Placement) is None:
+        raise ValueError(f"{', '.join(ring_options)}: primaries need {NEEDS_PLACEMENT}")
     seeds = {fault.name: rng.getrandbits(64) for fault in faults}
     adapters: dict[str, FaultNemesis] = {
         fault.name: fault.build(env, random.Random(seeds[fault.name]), opts) for fault in supported
@@ -135,4 +190,6 @@ def build_nemesis(
         for adapter in adapters.values()
         if isinstance(event := getattr(adapter, "interrupt", None), threading.Event)
     ]
-    return CombinedNemesis(chosen, adapters, heal_steps, interrupts=interrupts)
+    return CombinedNemesis(
+        chosen, adapters, heal_steps, interrupts=interrupts, resolve=placement_resolver(env, opts)
+    )

@@ -6,6 +6,15 @@ them, the links between nodes (``Network``: cut, slow, heal) and membership chan
 (``MembershipCluster``: join, leave). The nemesis adapters take what they need from it, never a
 concrete cluster class, so the same faults run wherever an environment implements this: the
 real one (``zynamo.env.real``: local processes behind Toxiproxy) and the simulator's.
+Optional capabilities: an environment (or its network) *may* also offer the methods of
+``Placement`` (``preference_list(key)``: the ``primaries`` targets and partition shape),
+``StorageFaults`` (``power_loss``, ``corrupt``, ``sync_mode``: the ``disk`` fault),
+``MessageFaults`` (``set_message_faults`` / ``clear_message_faults``: the ``message`` fault)
+and, on its network, ``Toxics`` (``add_toxic`` / ``remove_toxics``: the ``toxic`` fault). They
+are not part of the ``FaultEnvironment`` protocol, so an environment without them still is
+one; ``capability(obj, Protocol)`` returns ``obj`` when it has every method, and each fault's
+``needs`` uses it to name what is missing before a run starts.
+
 ``ClusterFaults`` builds one from parts (a process cluster, optionally a network and an admin
 callable): the form tests and small tools use. ``AdminChannel`` is an admin callable over a
 blocking ``cluster.net.Client``.
@@ -18,50 +27,21 @@ on meanwhile. Network I/O only in ``AdminChannel``.
 
 from __future__ import annotations
 
+import random
 import threading
-import time
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from cluster.net import Client
 from nemesis.membership import MembershipCluster, supports_membership
 from nemesis.process import ProcessCluster
+from nemesis.timekeeping import Clock, WallClock
 
 Link = tuple[str, str]  # (sender, receiver)
 # admin(node, op, **args) -> the reply's data; raises on failure.
 Admin = Callable[..., Any]
 
 ADMIN_TIMEOUT_MS = 1000
-
-
-class Clock(Protocol):
-    """The time faults and the harness read and wait on."""
-
-    def now(self) -> float:
-        """Seconds on a monotonic clock (any origin)."""
-        ...
-
-    def sleep(self, seconds: float) -> None:
-        """Wait ``seconds``."""
-        ...
-
-    def wait(self, event: threading.Event, seconds: float) -> bool:
-        """Wait up to ``seconds`` for ``event`` (it may return when the time is up even if the
-        event was set meanwhile); whether it is set."""
-        ...
-
-
-class WallClock:
-    """Real time: ``time.monotonic`` and sleeping threads."""
-
-    def now(self) -> float:
-        return time.monotonic()
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(max(0.0, seconds))
-
-    def wait(self, event: threading.Event, seconds: float) -> bool:
-        return event.wait(max(0.0, seconds))
 
 
 class Network(Protocol):
@@ -112,6 +92,90 @@ class FaultEnvironment(Protocol):
     def admin(self, node: str, op: str, /, **args: Any) -> Any:
         """The node's admin op ``op`` with ``args``; its reply's data. Raises on failure."""
         ...
+
+
+class Placement(Protocol):
+    """Which nodes hold a key: its preference list's primaries, from the ring in force."""
+
+    def preference_list(self, key: str) -> tuple[str, ...]: ...
+
+
+class StorageFaults(Protocol):
+    """Disk faults on a node's durable store.
+
+    ``power_loss(node)``: the node stops at once, as ``kill -9``, and its store loses every
+    write it had not synced to disk (the environment's model of a page cache that dies with
+    the power); the node stays down. Returns what was lost, JSON-able, at least
+    ``{"transactions_lost": int, "keys_rolled_back": int}``.
+    ``corrupt(node, mode, rng)``: stop the node (cleanly) and damage its store's file
+    (``mode``: ``bitflip`` flips one random bit of the data, ``truncate`` cuts the file short);
+    the node stays down. Returns what was done (``{"file", "offset", ...}``).
+    ``restart(node)``: start a node these left down; returns ``{"started": bool, "refused":
+    str | None}``, ``refused`` the node's one log line when it would not start on a store it
+    found damaged. ``sync_mode``: the store's sync setting (``off``, ``normal``, ``full``).
+    """
+
+    @property
+    def sync_mode(self) -> str: ...
+
+    def power_loss(self, node: str) -> dict[str, Any]: ...
+
+    def corrupt(self, node: str, mode: str, rng: random.Random) -> dict[str, Any]: ...
+
+    def restart(self, node: str) -> dict[str, Any]: ...
+
+
+class MessageFaults(Protocol):
+    """Faults on individual protocol messages a node sends to its peers (not on client
+    replies): each message is dropped, duplicated, held back behind later ones (reordered) or
+    delayed with the given probabilities, drawn from a generator seeded with ``seed``.
+    ``set_message_faults`` replaces the node's settings; both return the node's counters so
+    far (``{"sent", "dropped", "duplicated", "reordered", "delayed"}``), and
+    ``clear_message_faults`` stops every fault (delayed messages still leave)."""
+
+    def set_message_faults(
+        self,
+        node: str,
+        *,
+        drop: float,
+        duplicate: float,
+        reorder: float,
+        delay: float,
+        delay_ms: int,
+        seed: int,
+    ) -> dict[str, int]: ...
+
+    def clear_message_faults(self, node: str) -> dict[str, int]: ...
+
+
+class Toxics(Protocol):
+    """Toxiproxy toxics on links: ``add_toxic(links, kind, attributes)`` puts a toxic of
+    ``kind`` (``reset_peer``, ``slicer``, ``limit_data``, ``timeout``, ...) on each link's
+    upstream; ``remove_toxics(links)`` takes them off (default: every link)."""
+
+    def add_toxic(
+        self, links: Iterable[Link], kind: str, attributes: dict[str, Any]
+    ) -> list[Link]: ...
+
+    def remove_toxics(self, links: Iterable[Link] | None = None) -> None: ...
+
+
+def capability(obj: object, protocol: type) -> Any:
+    """``obj`` if it has every method ``protocol`` declares (an optional capability), else
+    None."""
+    if obj is None:
+        return None
+    names = [
+        name
+        for name in vars(protocol)
+        if not name.startswith("_") and callable(getattr(protocol, name, None))
+    ]
+    properties = [name for name, v in vars(protocol).items() if isinstance(v, property)]
+    if all(callable(getattr(obj, name, None)) for name in names if name not in properties) and all(
+        hasattr(obj, name) for name in properties
+    ):
+        return obj
+    return None
 
 
 class AdminChannel:

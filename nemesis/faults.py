@@ -1,7 +1,8 @@
-"""The built-in fault packages, as registry entries: partition and latency on the network's
-links, kill and pause on the node processes, clock through the admin channel, membership through
-join and leave. Each says what its start op carries and what it needs. No I/O here; the
-adapters it builds do theirs.
+"""The built-in fault packages, as registry entries: partition, latency and toxic on the
+network's links, kill and pause on the node processes, clock through the admin channel,
+membership through join and leave, disk (power loss, a damaged file) on the nodes' stores, and
+message (drop, duplicate, reorder, delay) in the nodes' transport. Each says what its start op
+carries and what it needs. No I/O here; the adapters it builds do theirs.
 """
 
 from __future__ import annotations
@@ -10,14 +11,28 @@ import random
 from typing import Any
 
 from nemesis.clock import ClockNemesis
-from nemesis.environment import FaultEnvironment, Network
+from nemesis.disk import DiskNemesis
+from nemesis.environment import (
+    FaultEnvironment,
+    MessageFaults,
+    Network,
+    StorageFaults,
+    Toxics,
+    capability,
+)
+from nemesis.grudge import describe, parse_grudge
 from nemesis.link_faults import LatencyNemesis, PartitionNemesis
 from nemesis.membership import MembershipNemesis
+from nemesis.messages import MessageNemesis
+from nemesis.messages import start_value as _message_value
 from nemesis.options import NemesisOptions
 from nemesis.process import KillNemesis, PauseNemesis, live_nodes
 from nemesis.registry import Fault, FaultNemesis, register_fault
 from nemesis.schedule import spec_to_json
+from nemesis.shapes import PRIMARIES_SHAPE
 from nemesis.targets import TargetSpec
+from nemesis.toxics import ToxicNemesis
+from nemesis.toxics import start_value as _toxic_value
 
 NEEDS_NETWORK = "the per-link proxies (a ProxyNet)"
 NEEDS_MEMBERSHIP = (
@@ -48,10 +63,16 @@ def _targets_value(option: str) -> Any:
 
 
 def _partition_value(options: NemesisOptions, rng: random.Random) -> dict[str, Any]:
-    return {
+    if options.partition_grudges:  # explicit grudges replace the shapes
+        grudge = parse_grudge(rng.choice(options.partition_grudges))
+        return {"grudge": describe(grudge), "mode": rng.choice(options.partition_modes)}
+    value: dict[str, Any] = {
         "shape": rng.choice(options.partition_shapes),
         "mode": rng.choice(options.partition_modes),
     }
+    if value["shape"] == PRIMARIES_SHAPE:
+        value["key"] = options.hot_key
+    return value
 
 
 def _clock_value(options: NemesisOptions, rng: random.Random) -> dict[str, Any]:
@@ -70,8 +91,27 @@ def _latency_value(options: NemesisOptions, rng: random.Random) -> dict[str, Any
     }
 
 
+def dropped_sends(env: FaultEnvironment) -> int | None:
+    """Sends the live nodes dropped so far (their ``shell`` admin op), summed; None if a
+    node's shell does not say (another environment, a node that does not answer)."""
+    total = 0
+    for node in live_nodes(env.processes):
+        try:
+            total += int(env.admin(node, "shell")["dropped_sends"])
+        except Exception:
+            return None
+    return total
+
+
+def _membership_value(options: NemesisOptions, rng: random.Random) -> dict[str, Any]:
+    return {
+        "targets": spec_to_json(rng.choice(options.membership_targets)),
+        "mode": rng.choice(options.membership_modes),
+    }
+
+
 def _partition(env: FaultEnvironment, rng: random.Random, opts: NemesisOptions) -> FaultNemesis:
-    return PartitionNemesis(_network(env), rng, opts)
+    return PartitionNemesis(_network(env), rng, opts, lambda: dropped_sends(env), env.clock)
 
 
 def _latency(env: FaultEnvironment, rng: random.Random, opts: NemesisOptions) -> FaultNemesis:
@@ -79,11 +119,11 @@ def _latency(env: FaultEnvironment, rng: random.Random, opts: NemesisOptions) ->
 
 
 def _kill(env: FaultEnvironment, rng: random.Random, opts: NemesisOptions) -> FaultNemesis:
-    return KillNemesis(env.processes, rng)
+    return KillNemesis(env.processes, rng, env.clock)
 
 
 def _pause(env: FaultEnvironment, rng: random.Random, opts: NemesisOptions) -> FaultNemesis:
-    return PauseNemesis(env.processes, rng)
+    return PauseNemesis(env.processes, rng, env.clock)
 
 
 def _clock(env: FaultEnvironment, rng: random.Random, opts: NemesisOptions) -> FaultNemesis:
@@ -95,7 +135,57 @@ def _clock(env: FaultEnvironment, rng: random.Random, opts: NemesisOptions) -> F
 
 def _membership(env: FaultEnvironment, rng: random.Random, opts: NemesisOptions) -> FaultNemesis:
     processes = env.processes
-    return MembershipNemesis(env.membership, lambda: live_nodes(processes), rng)
+    return MembershipNemesis(env.membership, lambda: live_nodes(processes), rng, processes.kill)
+
+
+NEEDS_STORAGE = (
+    "storage faults: the environment offers no power_loss(node), corrupt(node, mode, rng),"
+    " restart(node) and sync_mode (nemesis.environment.StorageFaults)"
+)
+NEEDS_MESSAGES = (
+    "message faults in the nodes' transport: the environment offers no set_message_faults and"
+    " clear_message_faults (nemesis.environment.MessageFaults)"
+)
+NEEDS_TOXICS = (
+    "Toxiproxy toxics: the environment's network offers no add_toxic and remove_toxics"
+    " (nemesis.environment.Toxics)"
+)
+
+
+def _lacks_storage(env: FaultEnvironment) -> str | None:
+    return None if capability(env, StorageFaults) is not None else NEEDS_STORAGE
+
+
+def _lacks_messages(env: FaultEnvironment) -> str | None:
+    return None if capability(env, MessageFaults) is not None else NEEDS_MESSAGES
+
+
+def _lacks_toxics(env: FaultEnvironment) -> str | None:
+    return None if capability(env.network, Toxics) is not None else NEEDS_TOXICS
+
+
+def _disk_value(options: NemesisOptions, rng: random.Random) -> dict[str, Any]:
+    return {
+        "mode": rng.choice(options.disk_modes),
+        "targets": spec_to_json(rng.choice(options.disk_targets)),
+    }
+
+
+def _disk(env: FaultEnvironment, rng: random.Random, opts: NemesisOptions) -> FaultNemesis:
+    return DiskNemesis(
+        capability(env, StorageFaults), env.processes, env.membership, rng, opts, env.clock
+    )
+
+
+def _message(env: FaultEnvironment, rng: random.Random, opts: NemesisOptions) -> FaultNemesis:
+    processes = env.processes
+    return MessageNemesis(
+        capability(env, MessageFaults), processes.nodes, lambda: live_nodes(processes), rng, opts
+    )
+
+
+def _toxic(env: FaultEnvironment, rng: random.Random, opts: NemesisOptions) -> FaultNemesis:
+    return ToxicNemesis(_network(env), capability(env.network, Toxics), rng, opts)
 
 
 # Heal order: links first (so healed nodes can talk), then processes, then membership (a
@@ -109,10 +199,14 @@ BUILTIN_FAULTS = (
     Fault(
         "membership",
         _membership,
-        _targets_value("membership_targets"),
+        _membership_value,
         _lacks_membership,
         heal_order=40,
     ),
+    # Nodes a storage fault left down come back after the links heal, with the killed ones.
+    Fault("disk", _disk, _disk_value, _lacks_storage, heal_order=31),
+    Fault("message", _message, _message_value, _lacks_messages, heal_order=12),
+    Fault("toxic", _toxic, _toxic_value, _lacks_toxics, heal_order=13),
 )
 
 for _fault in BUILTIN_FAULTS:

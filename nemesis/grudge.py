@@ -100,6 +100,15 @@ def majorities_ring(nodes: Collection[str], rng: random.Random) -> dict[str, fro
     }
 
 
+def minority_third(nodes: Collection[str], rng: random.Random) -> dict[str, frozenset[str]]:
+    """A random third of the nodes (at least one, always a minority) cut off, together, from
+    the other two thirds: a smaller minority than ``random-halves`` leaves."""
+    names = _shuffled(nodes, rng)
+    _at_least(names, 2, "minority-third")
+    cut = max(1, len(names) // 3)
+    return complete_grudge([names[:cut], names[cut:]])
+
+
 def bridge(nodes: Collection[str], rng: random.Random) -> dict[str, frozenset[str]]:
     """Jepsen's ``bridge``: random halves that cannot hear each other, except one node of the
     larger half (the bridge) that hears, and is heard by, everyone."""
@@ -163,4 +172,24 @@ def from_description(data: object) -> dict[str, frozenset[str]]:
         if node in others:
             raise ValueError(f"grudge[{node!r}]: a node cannot hold a grudge against itself")
         grudge[node] = frozenset(others)
+    return grudge
+
+
+def parse_grudge(text: str) -> dict[str, frozenset[str]]:
+    """A grudge written on a command line: ``"n1:n2,n3;n4:n5"`` means n1 no longer hears n2
+    and n3, and n4 no longer hears n5 (one direction each: write ``n2:n1`` too for a cut both
+    ways). ``ValueError`` naming the part that is wrong otherwise."""
+    grudge: dict[str, frozenset[str]] = {}
+    parts = [part.strip() for part in str(text).split(";") if part.strip()]
+    if not parts:
+        raise ValueError(f"grudge {text!r}: expected node:nodes;node:nodes, e.g. 'n1:n2,n3;n4:n5'")
+    for part in parts:
+        node, sep, others = part.partition(":")
+        node = node.strip()
+        deaf = [other.strip() for other in others.split(",") if other.strip()]
+        if not sep or not node or not deaf:
+            raise ValueError(f"grudge {text!r}: {part!r} is not node:nodes (e.g. 'n1:n2,n3;n4:n5')")
+        if node in deaf:
+            raise ValueError(f"grudge {text!r}: {node} cannot hold a grudge against itself")
+        grudge[node] = grudge.get(node, frozenset()) | frozenset(deaf)
     return grudge

@@ -12,29 +12,51 @@ delays (and optionally throttles) every link from or to its targets; ``stop-late
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from typing import Any
 
 from nemesis import grudge as g
 from nemesis.base import FaultOp
+from nemesis.effects import effect
 from nemesis.environment import Network
 from nemesis.network import link_label, links_touching
 from nemesis.options import NemesisOptions
 from nemesis.shapes import PARTITION_MODES, check_choice, grudge_for
 from nemesis.targets import choose_targets
+from nemesis.timekeeping import Clock, WallClock
+
+# The sends the nodes dropped so far (a peer's link down), summed; None if unknown.
+DroppedSends = Callable[[], int | None]
+
+
+def _unknown() -> int | None:
+    return None
 
 
 class PartitionNemesis:
-    def __init__(self, net: Network, rng: random.Random, options: NemesisOptions) -> None:
+    """``dropped_sends`` (optional) lets the stop say how many messages the cut stopped."""
+
+    def __init__(
+        self,
+        net: Network,
+        rng: random.Random,
+        options: NemesisOptions,
+        dropped_sends: DroppedSends = _unknown,
+        clock: Clock | None = None,
+    ) -> None:
         self.net = net
         self.rng = rng
         self.options = options
+        self.dropped_sends = dropped_sends
+        self.clock = clock or WallClock()  # "healed after 3.0 s": on the environment's clock
+        self._started: tuple[float, int | None, int] | None = None  # when, sends, links
 
     def invoke(self, op: FaultOp) -> dict[str, Any]:
         if op.fault != "partition":
             raise ValueError(f"the partition nemesis cannot do {op.f!r}")
         if not op.starts:
             self.net.uncut()
-            return {"healed": True}
+            return {"healed": True, "effect": self._stopped()}
         mode = check_choice(
             "partition mode", op.value.get("mode", self.options.partition_modes[0]), PARTITION_MODES
         )
@@ -48,7 +70,24 @@ class PartitionNemesis:
         }
         if "shape" in op.value:
             value["shape"] = op.value["shape"]
+        for key in ("key", "primaries", "form"):
+            if key in op.value:
+                value[key] = op.value[key]
+        self._started = (self.clock.now(), self.dropped_sends(), len(cut))
+        name = op.value.get("shape", "grudge")
+        value["effect"] = effect(f"partition {name}: {len(cut)} links cut ({mode})", bool(cut))
         return value
+
+    def _stopped(self) -> dict[str, Any]:
+        if self._started is None:
+            return effect("no partition was in force", False)
+        since, before, links = self._started
+        self._started = None
+        summary = f"{links} links healed after {self.clock.now() - since:.1f} s"
+        after = self.dropped_sends()
+        if before is not None and after is not None:
+            summary += f", {max(0, after - before):,} messages refused meanwhile"
+        return effect(summary, links > 0)
 
     def heal(self) -> None:
         self.net.uncut()
@@ -77,7 +116,18 @@ class LatencyNemesis:
         }
         self.net.unslow()
         slowed = self.net.slow(links_touching(targets, self.net.nodes), **figures)
-        return {"nodes": list(targets), "links": [link_label(link) for link in slowed], **figures}
+        slow = bool(figures["latency_ms"] or figures["jitter_ms"] or figures["bandwidth_kbps"])
+        summary = (
+            f"{figures['latency_ms']}±{figures['jitter_ms']} ms"
+            + (f", {figures['bandwidth_kbps']} KB/s" if figures["bandwidth_kbps"] else "")
+            + f" on {len(slowed)} links"
+        )
+        return {
+            "nodes": list(targets),
+            "links": [link_label(link) for link in slowed],
+            **figures,
+            "effect": effect(summary, bool(slowed) and slow),
+        }
 
     def heal(self) -> None:
         self.net.unslow()

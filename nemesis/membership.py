@@ -1,10 +1,16 @@
-"""Membership faults: a node leaves the cluster while the workload runs, then joins back.
+"""Membership faults while the workload runs: a node leaves and joins back, a new node joins,
+or a node dies and is removed by force.
 
-``start-membership`` asks its targets (default: one live member) to leave; ``stop-membership``
-and ``heal`` have every node that left join again. The cluster must offer ``leave(node)`` and
-``join(node)`` (the ``MembershipCluster`` interface); a cluster without them makes this nemesis
-raise a ``NemesisError`` saying so, at construction, so a run asking for membership faults fails
-before it starts rather than halfway. Does process and network I/O through the cluster.
+``start-membership`` in mode ``leave-rejoin`` (the default) asks its targets (default: one live
+member) to leave, handing their data off; ``stop-membership`` and ``heal`` have every node that
+left join again. Mode ``join`` starts a new node (the next free ``nK``) that joins the ring
+while the others hand it partitions; its stop has it leave again. Mode ``force-remove`` kills
+its targets and removes them from the ring by force (nothing handed off: the replicas elsewhere
+restore the replication); its stop brings them back as members on their old data. The
+cluster must offer ``leave(node)`` and ``join(node)`` (the ``MembershipCluster`` interface); a
+cluster without them makes this nemesis raise a ``NemesisError`` saying so, at construction,
+so a run asking for membership faults fails before it starts rather than halfway. Does process
+and network I/O through the cluster.
 """
 
 from __future__ import annotations
@@ -14,8 +20,12 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from nemesis.base import FaultOp
+from nemesis.effects import effect
 from nemesis.errors import NemesisError
+from nemesis.shapes import check_choice
 from nemesis.targets import choose_targets
+
+MODES = ("leave-rejoin", "join", "force-remove")
 
 MISSING_SUPPORT = (
     "membership faults need cluster join/leave: the cluster given has no {missing}()"
@@ -44,6 +54,7 @@ class MembershipNemesis:
         cluster: object,
         live: Callable[[], Sequence[str]],
         rng: random.Random,
+        kill: Callable[[str], None] | None = None,
     ) -> None:
         for name in ("leave", "join"):
             if not callable(getattr(cluster, name, None)):
@@ -52,12 +63,22 @@ class MembershipNemesis:
         self.live = live
         self.rng = rng
         self.left: list[str] = []  # nodes we made leave that have not joined back
+        self.newcomers: list[str] = []  # nodes we had join that have not left again
+        self.kill = kill
 
     def invoke(self, op: FaultOp) -> dict[str, Any]:
         if op.fault != "membership":
             raise ValueError(f"the membership nemesis cannot do {op.f!r}")
         if not op.starts:
-            return {"joined": self._join_back()}
+            joined = self._join_back()
+            gone = self._send_newcomers_away()
+            parts = [f"{', '.join(joined)} joined back"] if joined else []
+            parts += [f"{', '.join(gone)} left again"] if gone else []
+            summary = "; ".join(parts) or "nobody to join back"
+            return {"joined": joined, "left": gone, "effect": effect(summary, bool(parts))}
+        mode = check_choice("membership mode", op.value.get("mode", "leave-rejoin"), MODES)
+        if mode == "join":
+            return self._join_new()
         members = [n for n in self.live() if n not in self.left]
         # Never empty the cluster: at least one member stays.
         eligible = members if len(members) > 1 else []
@@ -65,13 +86,43 @@ class MembershipNemesis:
             op.value.get("targets", "one"), self.cluster.nodes, eligible, self.rng
         )
         targets = targets[: max(0, len(members) - 1)]
+        if mode == "force-remove":
+            targets = targets[: max(0, (len(members) - 1) // 2)]  # a majority stays to decide
         for node in targets:
             try:
+                if mode == "force-remove" and self.kill is not None:
+                    self.kill(node)  # dead first: leave then forgets it, by force
                 self.cluster.leave(node)
             except Exception as err:
                 raise NemesisError(f"leave {node}: {err}") from err
             self.left.append(node)
-        return {"left": list(targets)}
+        verb = "removed by force" if mode == "force-remove" else "left the ring"
+        summary = f"{', '.join(targets)} {verb}" if targets else "nobody could leave"
+        return {"mode": mode, "left": list(targets), "effect": effect(summary, bool(targets))}
+
+    def _join_new(self) -> dict[str, Any]:
+        taken = set(self.cluster.nodes) | set(self.left) | set(self.newcomers)
+        node = next(f"n{i}" for i in range(1, len(taken) + 2) if f"n{i}" not in taken)
+        try:
+            self.cluster.join(node)
+        except Exception as err:
+            raise NemesisError(f"join {node}: {err}") from err
+        self.newcomers.append(node)
+        return {"mode": "join", "joined": [node], "effect": effect(f"{node} joined", True)}
+
+    def _send_newcomers_away(self) -> list[str]:
+        gone: list[str] = []
+        failures: list[str] = []
+        for node in list(self.newcomers):
+            try:
+                self.cluster.leave(node)
+                self.newcomers.remove(node)
+                gone.append(node)
+            except Exception as err:
+                failures.append(f"leave {node}: {err}")
+        if failures:
+            raise NemesisError("; ".join(failures))
+        return gone
 
     def _join_back(self) -> list[str]:
         joined: list[str] = []
@@ -89,3 +140,4 @@ class MembershipNemesis:
 
     def heal(self) -> None:
         self._join_back()
+        self._send_newcomers_away()

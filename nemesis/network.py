@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from cluster.net import free_ports
 from nemesis.shapes import PARTITION_MODES, check_choice
@@ -40,6 +41,7 @@ Link = tuple[str, str]  # (sender, receiver)
 LINK_ARROW = "->"
 DROP_TOXIC = "zynamo-drop"  # + "-upstream" / "-downstream"
 LATENCY_TOXIC = "zynamo-latency"
+OTHER_TOXIC = "zynamo-toxic-"  # + kind: the toxic nemesis's (reset_peer, slicer, ...)
 BANDWIDTH_TOXIC = "zynamo-bandwidth"
 STREAMS = ("upstream", "downstream")
 
@@ -102,6 +104,7 @@ class ProxyNet:
         self.node_host = node_host
         self.listen_host = listen_host
         self._listen: dict[Link, str] = {}  # link -> "host:port" its proxy listens on
+        self._upstream: dict[str, str] = {}  # node -> "host:port" of the node itself
 
     # ------------------------------------------------------------------ wiring
 
@@ -134,6 +137,25 @@ class ProxyNet:
                 upstream=f"{self.node_host}:{int(ports[link[1]])}",
             )
             self._listen[link] = info.listen
+            self._upstream[link[1]] = f"{self.node_host}:{int(ports[link[1]])}"
+
+    def add_node(self, node: str, port: int) -> list[Link]:
+        """A node joins: create the proxies of its links with every node of the net (towards
+        ``port``, its own); returns the new links. A node already in the net is left alone."""
+        if node in self.nodes:
+            return []
+        self.nodes = (*self.nodes, node)
+        new = [link for link in self.links if node in link]
+        upstream = {dst: self._upstream.get(dst) for _, dst in new}
+        upstream[node] = f"{self.node_host}:{int(port)}"
+        for link, listen_port in zip(new, free_ports(len(new)), strict=True):
+            info = self.toxiproxy.create_proxy(
+                self.proxy_name(link),
+                listen=f"{self.listen_host}:{listen_port}",
+                upstream=str(upstream[link[1]]),
+            )
+            self._listen[link] = info.listen
+        return new
 
     def dial(self, src: str, dst: str) -> str:
         """The ZeroMQ address node ``src`` connects to for peer ``dst``: its proxy."""
@@ -226,6 +248,28 @@ class ProxyNet:
         """Remove latency and bandwidth limits from ``links`` (default: every link)."""
         self._restore(self._check_links(self.links if links is None else links), partition=False)
 
+    def add_toxic(self, links: Iterable[Link], kind: str, attributes: dict[str, Any]) -> list[Link]:
+        """Put a toxic of ``kind`` with ``attributes`` on the upstream of each link (replacing
+        one of the same kind); returns the links."""
+        checked = self._check_links(links)
+        name = OTHER_TOXIC + kind
+        for link in checked:
+            proxy = self.proxy_name(link)
+            if name in {t.name for t in self.toxiproxy.toxics(proxy)}:
+                self.toxiproxy.remove_toxic(proxy, name)
+            self.toxiproxy.add_toxic(proxy, kind, "upstream", attributes, name)
+        return checked
+
+    def remove_toxics(self, links: Iterable[Link] | None = None) -> None:
+        """Take the toxics ``add_toxic`` put on ``links`` off (default: every link)."""
+        wanted = {
+            self.proxy_name(link)
+            for link in self._check_links(self.links if links is None else links)
+        }
+        for info in self._our_proxies():
+            if info.name in wanted:
+                self._heal_proxy(info, _is_other, enable=False)
+
     def heal(self) -> None:
         """Every link of this net enabled and free of toxics. Idempotent."""
         for info in self._our_proxies():
@@ -266,6 +310,10 @@ class ProxyNet:
 
 def _is_drop(toxic: str) -> bool:
     return toxic.startswith(DROP_TOXIC)
+
+
+def _is_other(toxic: str) -> bool:
+    return toxic.startswith(OTHER_TOXIC)
 
 
 def _is_slow(toxic: str) -> bool:

@@ -1,10 +1,13 @@
 """The nemesis's settings and the names it accepts, validated, as one frozen value.
 
 Which fault packages a run combines is the registry's business (``nemesis.registry``);
-``NemesisOptions`` holds what each package may do
-(partition shapes and modes, targets per fault, clock skew sizes, latency figures);
+``NemesisOptions`` holds what each package may do (partition shapes, modes and explicit
+grudges, targets per fault, clock skew sizes and strobe timing, latency figures, storage fault
+modes, message-fault probabilities, Toxiproxy toxics and their figures);
 ``NemesisOptions.from_mapping`` reads it from a dict of strings or values (a CLI or a test file)
-and every bad value raises ``ValueError`` naming the option and the accepted values. Pure, no I/O.
+and every bad value raises ``ValueError`` naming the option and the accepted values. Every
+field is a ``zynamo test`` flag of the same name with dashes (``kill_targets`` is
+``--kill-targets``: ``option_flag``). Pure, no I/O.
 """
 
 from __future__ import annotations
@@ -14,10 +17,26 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from nemesis.shapes import PARTITION_MODES, PARTITION_SHAPES, check_choice
+from nemesis.grudge import parse_grudge
+from nemesis.shapes import ACCEPTED_SHAPES, PARTITION_MODES, PARTITION_SHAPES, check_choice
 from nemesis.targets import TARGETS, TargetSpec, parse_targets
 
-CLOCK_MODES = ("bump", "strobe")
+CLOCK_MODES = ("bump", "strobe", "scramble")
+DISK_MODES = ("power-loss", "bitflip", "truncate")
+TOXIC_KINDS = ("reset_peer", "slicer", "limit_data", "timeout")
+MEMBERSHIP_MODES = ("leave-rejoin", "join", "force-remove")
+
+# Options that hold several names, each checked against the accepted ones.
+CHOICE_OPTIONS = {
+    "partition_shapes": ACCEPTED_SHAPES,
+    "partition_modes": PARTITION_MODES,
+    "clock_modes": CLOCK_MODES,
+    "disk_modes": DISK_MODES,
+    "toxic_kinds": TOXIC_KINDS,
+    "membership_modes": MEMBERSHIP_MODES,
+}
+# Probabilities, per message, of each message-level fault.
+PROBABILITY_OPTIONS = ("message_drop", "message_duplicate", "message_reorder", "message_delay")
 
 # Options holding target specs: a tuple of specs, each a keyword or named nodes.
 TARGET_OPTIONS = (
@@ -26,7 +45,28 @@ TARGET_OPTIONS = (
     "clock_targets",
     "latency_targets",
     "membership_targets",
+    "disk_targets",
+    "message_targets",
+    "toxic_targets",
 )
+
+
+def option_flag(option: str) -> str:
+    """The ``zynamo test`` flag of a nemesis option: ``kill_targets`` -> ``--kill-targets``."""
+    return "--" + option.replace("_", "-")
+
+
+def _grudges(value: Any) -> tuple[str, ...]:
+    """Explicit grudges: one string (several separated by ``|``) or a list of strings, each
+    checked by ``nemesis.grudge.parse_grudge``."""
+    items = value.split("|") if isinstance(value, str) else list(value)
+    grudges = tuple(str(item).strip() for item in items if str(item).strip())
+    for grudge in grudges:
+        try:
+            parse_grudge(grudge)
+        except ValueError as err:
+            raise ValueError(f"partition_grudges: {err}") from None
+    return grudges
 
 
 def _split(value: Any) -> list[Any]:
@@ -69,17 +109,45 @@ class NemesisOptions:
     jitter_ms: int = 50
     bandwidth_kbps: int = 0  # 0: no bandwidth limit
     membership_targets: tuple[TargetSpec, ...] = ("one",)
+    membership_modes: tuple[str, ...] = ("leave-rejoin",)
+    # Explicit grudges ("n1:n2,n3;n4:n5": n1 no longer hears n2 and n3, n4 no longer hears
+    # n5); when given, partitions apply these (one at random each time) instead of shapes.
+    partition_grudges: tuple[str, ...] = ()
+    # The key whose preference list the ``primaries`` shape and target mean (the workload's
+    # first key is k0; ``primaries:KEY`` in a target names another).
+    hot_key: str = "k0"
+    # Storage faults (``disk``): power loss on the targets (what was not synced is lost), or a
+    # stopped target's database file bit-flipped or truncated.
+    disk_targets: tuple[TargetSpec, ...] = ("one", "majority")
+    disk_modes: tuple[str, ...] = DISK_MODES
+    # Message-level faults (``message``), injected in the targets' transport, per message sent.
+    message_targets: tuple[TargetSpec, ...] = ("one", "minority", "all")
+    message_drop: float = 0.05
+    message_duplicate: float = 0.05
+    message_reorder: float = 0.1
+    message_delay: float = 0.1
+    message_delay_ms: int = 100
+    # Toxiproxy toxics (``toxic``) on every link from or to the targets.
+    toxic_targets: tuple[TargetSpec, ...] = ("one", "minority")
+    toxic_kinds: tuple[str, ...] = TOXIC_KINDS
+    toxic_timeout_ms: int = 1000  # timeout: close after this; reset_peer: reset after this
+    slicer_average_bytes: int = 64  # slicer: slice data into chunks of about this many bytes
+    limit_data_bytes: int = 65536  # limit_data: close the connection after this many bytes
 
     def __post_init__(self) -> None:
-        for shape in self.partition_shapes:
-            check_choice("partition_shapes", shape, PARTITION_SHAPES)
-        for mode in self.partition_modes:
-            check_choice("partition_modes", mode, PARTITION_MODES)
-        for mode in self.clock_modes:
-            check_choice("clock_modes", mode, CLOCK_MODES)
-        for option in ("partition_shapes", "partition_modes", "clock_modes", *TARGET_OPTIONS):
+        for option, accepted in CHOICE_OPTIONS.items():
+            for value in getattr(self, option):
+                check_choice(option, value, accepted)
+        for option in (*CHOICE_OPTIONS, *TARGET_OPTIONS):
             if not getattr(self, option):
                 raise ValueError(f"{option}: at least one value is needed")
+        for option in PROBABILITY_OPTIONS:
+            value = getattr(self, option)
+            if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 1:
+                raise ValueError(f"{option}: expected a probability from 0 to 1, got {value!r}")
+        if not self.hot_key:
+            raise ValueError("hot_key: expected a key name, got ''")
+        _grudges(self.partition_grudges)
         minimums = {
             "clock_max_skew_ms": 1,
             "strobe_period_ms": 1,
@@ -87,6 +155,10 @@ class NemesisOptions:
             "latency_ms": 0,
             "jitter_ms": 0,
             "bandwidth_kbps": 0,
+            "message_delay_ms": 0,
+            "toxic_timeout_ms": 0,
+            "slicer_average_bytes": 1,
+            "limit_data_bytes": 1,
         }
         for option, least in minimums.items():
             value = getattr(self, option)
@@ -98,6 +170,14 @@ class NemesisOptions:
         for option in TARGET_OPTIONS:
             for spec in getattr(self, option):
                 parse_targets(spec, nodes, option)
+        for text in self.partition_grudges:
+            grudge = parse_grudge(text)
+            strangers = sorted({n for k, v in grudge.items() for n in (k, *v)} - set(nodes))
+            if strangers:
+                raise ValueError(
+                    f"partition_grudges: unknown node {', '.join(map(repr, strangers))} in"
+                    f" {text!r}; nodes: {', '.join(nodes)}"
+                )
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> NemesisOptions:
@@ -112,8 +192,21 @@ class NemesisOptions:
         for option, value in values.items():
             if option in TARGET_OPTIONS:
                 parsed[option] = _target_specs(option, value)
-            elif option in ("partition_shapes", "partition_modes", "clock_modes"):
+            elif option in CHOICE_OPTIONS:
                 parsed[option] = tuple(_split(value))
+            elif option == "partition_grudges":
+                parsed[option] = _grudges(value)
+            elif option == "hot_key":
+                parsed[option] = str(value).strip()
+            elif option in PROBABILITY_OPTIONS:
+                try:
+                    if isinstance(value, bool):
+                        raise TypeError
+                    parsed[option] = float(value)
+                except (TypeError, ValueError):
+                    raise ValueError(
+                        f"{option}: expected a probability from 0 to 1, got {value!r}"
+                    ) from None
             else:
                 try:
                     if isinstance(value, bool | float):

@@ -15,8 +15,10 @@ import time
 from typing import Any, Protocol
 
 from nemesis.base import FaultOp
+from nemesis.effects import effect
 from nemesis.errors import NemesisError
 from nemesis.targets import choose_targets
+from nemesis.timekeeping import Clock, WallClock
 
 
 class ProcessCluster(Protocol):
@@ -76,10 +78,14 @@ def _check_fault(op: FaultOp, fault: str) -> None:
 class KillNemesis:
     """``kill -9`` nodes, then start them again on the same data."""
 
-    def __init__(self, cluster: ProcessCluster, rng: random.Random) -> None:
+    def __init__(
+        self, cluster: ProcessCluster, rng: random.Random, clock: Clock | None = None
+    ) -> None:
         self.cluster = cluster
         self.rng = rng
+        self.clock = clock or WallClock()  # "down 7.3 s": on the environment's clock
         self.killed: list[str] = []  # killed by us and not restarted yet
+        self.killed_at: dict[str, float] = {}
 
     def invoke(self, op: FaultOp) -> dict[str, Any]:
         _check_fault(op, "kill")
@@ -91,10 +97,19 @@ class KillNemesis:
                 except Exception as err:
                     raise NemesisError(f"kill {node}: {err}") from err
                 self.killed.append(node)
-            return {"nodes": list(targets)}
-        return {"nodes": self._restart()}
+                self.killed_at[node] = self.clock.now()
+            summary = f"kill {', '.join(targets) or 'nobody'}"
+            return {"nodes": list(targets), "effect": effect(summary, bool(targets))}
+        down_s: dict[str, float] = {}
+        restarted = self._restart(down_s)
+        summary = "; ".join(f"{node}: down {s:.1f} s" for node, s in down_s.items())
+        return {
+            "nodes": restarted,
+            "down_s": down_s,
+            "effect": effect(summary or "nobody to restart", bool(down_s)),
+        }
 
-    def _restart(self) -> list[str]:
+    def _restart(self, down_s: dict[str, float] | None = None) -> list[str]:
         restarted: list[str] = []
         failures: list[str] = []
         for node in list(self.killed):
@@ -103,6 +118,9 @@ class KillNemesis:
                     self.cluster.start_node(node)
                     restarted.append(node)
                 self.killed.remove(node)
+                since = self.killed_at.pop(node, None)
+                if down_s is not None and since is not None:
+                    down_s[node] = round(self.clock.now() - since, 1)
             except Exception as err:  # keep restarting the others
                 failures.append(f"restart {node}: {err}")
         if failures:
@@ -116,9 +134,13 @@ class KillNemesis:
 class PauseNemesis:
     """``SIGSTOP`` nodes (they keep their sockets but do nothing), then ``SIGCONT`` them."""
 
-    def __init__(self, cluster: ProcessCluster, rng: random.Random) -> None:
+    def __init__(
+        self, cluster: ProcessCluster, rng: random.Random, clock: Clock | None = None
+    ) -> None:
         self.cluster = cluster
         self.rng = rng
+        self.clock = clock or WallClock()
+        self.paused_at = self.clock.now()
 
     def invoke(self, op: FaultOp) -> dict[str, Any]:
         _check_fault(op, "pause")
@@ -130,8 +152,13 @@ class PauseNemesis:
                     _settle(self.cluster, node, paused=True)
                 except Exception as err:
                     raise NemesisError(f"pause {node}: {err}") from err
-            return {"nodes": list(targets)}
-        return {"nodes": self._resume()}
+            self.paused_at = self.clock.now()
+            summary = f"pause {', '.join(targets) or 'nobody'}"
+            return {"nodes": list(targets), "effect": effect(summary, bool(targets))}
+        resumed = self._resume()
+        held = self.clock.now() - self.paused_at
+        summary = f"{', '.join(resumed)} resumed after {held:.1f} s" if resumed else ""
+        return {"nodes": resumed, "effect": effect(summary or "nobody to resume", bool(resumed))}
 
     def _resume(self) -> list[str]:
         """Resume every paused node of the cluster: ours, and any an interrupted earlier step

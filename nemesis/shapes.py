@@ -2,8 +2,12 @@
 
 ``grudge_for`` turns a partition op's value (``{"shape": "random-halves"}``, optionally naming the
 node to ``isolate``, the ``src``/``dst`` of a ``one-way`` cut, or an explicit ``grudge``) into a
-grudge, using ``nemesis.grudge`` and a seeded ``random.Random``. Modes say how a cut link behaves:
-``refuse`` (connections reset, reconnects refused) or ``drop`` (a black hole). Pure, no I/O.
+grudge, using ``nemesis.grudge`` and a seeded ``random.Random``. The ``primaries`` shape cuts
+the preference list of a key (``value["primaries"]``, resolved from the ring by the caller):
+``apart`` (each primary no longer hears the other primaries; the coordinators still reach
+them all) or ``cut-off`` (the primaries, together, from every other node). Modes say how a
+cut link behaves: ``refuse`` (connections reset, reconnects refused) or ``drop`` (a black
+hole). Pure, no I/O.
 """
 
 from __future__ import annotations
@@ -14,7 +18,20 @@ from typing import Any
 
 from nemesis import grudge as g
 
-PARTITION_SHAPES = ("halves", "random-halves", "isolate", "majorities-ring", "bridge", "one-way")
+# Shapes computed from the node names alone (the default set) ...
+PARTITION_SHAPES = (
+    "halves",
+    "random-halves",
+    "isolate",
+    "majorities-ring",
+    "bridge",
+    "one-way",
+    "minority-third",
+)
+# ... and the Dynamo-specific one that needs the ring: the preference list of the hot key.
+PRIMARIES_SHAPE = "primaries"
+ACCEPTED_SHAPES = (*PARTITION_SHAPES, PRIMARIES_SHAPE)
+PRIMARIES_FORMS = ("apart", "cut-off")
 PARTITION_MODES = ("refuse", "drop")
 
 
@@ -51,7 +68,11 @@ def grudge_for(
                 f"partition grudge: unknown nodes {', '.join(strangers)}; nodes: {', '.join(nodes)}"
             )
         return grudge
-    shape = check_choice("partition shape", value.get("shape"), PARTITION_SHAPES)
+    shape = check_choice("partition shape", value.get("shape"), ACCEPTED_SHAPES)
+    if shape == PRIMARIES_SHAPE:
+        return _primaries_grudge(value, nodes, rng)
+    if shape == "minority-third":
+        return g.minority_third(nodes, rng)
     if shape == "halves":
         return g.halves(nodes)
     if shape == "random-halves":
@@ -71,3 +92,24 @@ def grudge_for(
     if src is not None or dst is not None:
         raise ValueError("partition one-way: give both src and dst, or neither")
     return g.one_way_random(nodes, rng)
+
+
+def _primaries_grudge(
+    value: Mapping[str, Any], nodes: Sequence[str], rng: random.Random
+) -> dict[str, frozenset[str]]:
+    primaries = value.get("primaries")
+    if not isinstance(primaries, list | tuple) or not primaries:
+        raise ValueError(
+            "partition primaries: the key's primaries must be resolved from the ring first"
+            " (value['primaries'])"
+        )
+    unknown = sorted(set(primaries) - set(nodes))
+    if unknown:
+        raise ValueError(f"partition primaries: unknown nodes {', '.join(unknown)}")
+    form = value.get("form") or rng.choice(PRIMARIES_FORMS)
+    check_choice("partition primaries form", form, PRIMARIES_FORMS)
+    chosen = frozenset(primaries)
+    if form == "apart":
+        return {node: (chosen - {node} if node in chosen else frozenset()) for node in nodes}
+    rest = [node for node in nodes if node not in chosen]
+    return g.complete_grudge([sorted(chosen), rest]) if rest else {n: frozenset() for n in nodes}

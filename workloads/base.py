@@ -61,24 +61,41 @@ class Workload(Protocol):
         ...
 
 
+KEY_DISTRIBUTIONS = ("uniform", "zipf")
+
+
 @dataclass
 class KeyPool:
     """Jepsen's independent keys: a few keys are active at a time; each is retired after
-    ``ops_per_key`` operations and a fresh key takes its place."""
+    ``ops_per_key`` operations and a fresh key takes its place.
+
+    ``distribution`` chooses among the active keys: ``uniform``, or ``zipf`` (the i-th oldest
+    active key with weight 1 / i^``zipf_s``), which makes the oldest few keys hot — many
+    writers at once on one key, what dotted version vectors and sibling merges exist for. A
+    hot key that retires hands the heat to the next oldest."""
 
     active: int = 2
     ops_per_key: int = 100
     prefix: str = "k"
+    distribution: str = "uniform"
+    zipf_s: float = 1.2
     _keys: list[str] = field(default_factory=list)
     _uses: dict[str, int] = field(default_factory=dict)
     _next: int = 0
     used: list[str] = field(default_factory=list)  # every key ever handed out, in order
+    _weights: list[float] = field(default_factory=list)  # zipf: by rank among the active
 
     def __post_init__(self) -> None:
         if self.active < 1:
             raise ValueError(f"active keys must be at least 1, got {self.active}")
         if self.ops_per_key < 1:
             raise ValueError(f"ops per key must be at least 1, got {self.ops_per_key}")
+        if self.distribution not in KEY_DISTRIBUTIONS:
+            raise ValueError(
+                f"key distribution must be one of {', '.join(KEY_DISTRIBUTIONS)},"
+                f" got {self.distribution!r}"
+            )
+        self._weights = [1.0 / (rank**self.zipf_s) for rank in range(1, self.active + 1)]
         while len(self._keys) < self.active:
             self._open()
 
@@ -90,7 +107,10 @@ class KeyPool:
         self.used.append(key)
 
     def choose(self, rng: random.Random) -> str:
-        key = rng.choice(self._keys)
+        if self.distribution == "zipf":
+            key = rng.choices(self._keys, weights=self._weights)[0]
+        else:
+            key = rng.choice(self._keys)
         self._uses[key] += 1
         if self._uses[key] >= self.ops_per_key:
             self._keys.remove(key)

@@ -25,6 +25,8 @@ from checker.base import Checker
 from checker.dynamo import (
     CartChecker,
     ConvergenceChecker,
+    CoverageChecker,
+    InvariantsChecker,
     LeftoversChecker,
     LostVersionsChecker,
     NemesisChecker,
@@ -61,6 +63,8 @@ class CartWorkload:
         LostVersionsChecker(),
         LeftoversChecker(),
         NemesisChecker(),
+        InvariantsChecker(),
+        CoverageChecker(),
         StatsChecker(),
     )
 

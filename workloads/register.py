@@ -18,6 +18,8 @@ from typing import Any
 from checker.base import Checker
 from checker.dynamo import (
     ConvergenceChecker,
+    CoverageChecker,
+    InvariantsChecker,
     LeftoversChecker,
     LinearizableChecker,
     LostVersionsChecker,
@@ -45,6 +47,8 @@ class RegisterWorkload:
         LostVersionsChecker(),
         LeftoversChecker(),
         NemesisChecker(),
+        InvariantsChecker(),
+        CoverageChecker(),
         StatsChecker(),
     )
 

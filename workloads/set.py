@@ -18,6 +18,8 @@ from typing import Any
 from checker.base import Checker
 from checker.dynamo import (
     ConvergenceChecker,
+    CoverageChecker,
+    InvariantsChecker,
     LeftoversChecker,
     LostVersionsChecker,
     NemesisChecker,
@@ -49,6 +51,8 @@ class SetWorkload:
         LostVersionsChecker(),
         LeftoversChecker(),
         NemesisChecker(),
+        InvariantsChecker(),
+        CoverageChecker(),
         StatsChecker(),
     )
 

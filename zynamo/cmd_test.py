@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from nemesis.registry import accepted_packages
-from nemesis.shapes import PARTITION_MODES, PARTITION_SHAPES
+from nemesis.shapes import ACCEPTED_SHAPES, PARTITION_MODES
 from zynamo.cli import EXIT_HARNESS_FAILED, UsageError
+from zynamo.nemesis_flags import add_nemesis_flags, flag_message, nemesis_values
 from zynamo.options import ENVIRONMENTS, WORKLOADS, TestOptions
 from zynamo.reproduce import reproduce_command
 from zynamo.verdicts import exit_code, verdict_table, verdict_word
@@ -48,7 +49,7 @@ def add_test_flags(parser: argparse.ArgumentParser, matrix: bool = False) -> Non
     parser.add_argument(
         "--partition",
         default=",".join(DEFAULTS.partition_shapes),
-        help=f"partition shapes to choose from: {', '.join(PARTITION_SHAPES)}",
+        help=f"partition shapes to choose from: {', '.join(ACCEPTED_SHAPES)}",
     )
     parser.add_argument(
         "--partition-mode",
@@ -82,6 +83,24 @@ def add_test_flags(parser: argparse.ArgumentParser, matrix: bool = False) -> Non
     )
     parser.add_argument("--timeout-ms", type=int, default=DEFAULTS.timeout_ms)
     parser.add_argument("--ops-per-key", type=int, default=DEFAULTS.ops_per_key)
+    parser.add_argument(
+        "--active-keys",
+        type=int,
+        default=DEFAULTS.active_keys,
+        help=f"keys in use at a time (default {DEFAULTS.active_keys})",
+    )
+    parser.add_argument(
+        "--key-distribution",
+        default=DEFAULTS.key_distribution,
+        help="how an operation picks among the active keys: uniform, or zipf (a few hot keys)",
+    )
+    parser.add_argument(
+        "--repairs",
+        default=",".join(DEFAULTS.repairs),
+        help="repair mechanisms left on, comma-separated: hints, read-repair, anti-entropy"
+        " (default all; 'none' for none; docs/repair.md says what each alone must recover)",
+    )
+    add_nemesis_flags(parser, DEFAULTS)
 
 
 def options_from(args: argparse.Namespace, **overrides: Any) -> TestOptions:
@@ -104,6 +123,9 @@ def options_from(args: argparse.Namespace, **overrides: Any) -> TestOptions:
         "recovery_s": args.recovery,
         "timeout_ms": args.timeout_ms,
         "ops_per_key": args.ops_per_key,
+        "active_keys": args.active_keys,
+        "key_distribution": args.key_distribution,
+        "repairs": () if args.repairs == "none" else _csv(args.repairs),
     }
     if hasattr(args, "workload"):
         values["workload"] = args.workload
@@ -111,9 +133,10 @@ def options_from(args: argparse.Namespace, **overrides: Any) -> TestOptions:
         values["name"] = args.name
     values.update(overrides)
     try:
+        values.update(nemesis_values(args))
         return TestOptions(**values)
     except ValueError as err:
-        raise UsageError(str(err)) from None
+        raise UsageError(flag_message(str(err))) from None
 
 
 def run_one(options: TestOptions) -> tuple[int, Any]:

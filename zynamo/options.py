@@ -14,13 +14,19 @@ from pathlib import Path
 from typing import Any
 
 from cluster.core import VERSIONINGS
+from cluster.storage import SYNC_MODES
+from nemesis.options import NemesisOptions
 from nemesis.registry import NO_FAULTS, accepted_packages
-from nemesis.shapes import PARTITION_MODES, PARTITION_SHAPES
+from nemesis.shapes import ACCEPTED_SHAPES, PARTITION_MODES
+from workloads.base import KEY_DISTRIBUTIONS
 from workloads.catalog import WORKLOADS as CATALOG
 
 WORKLOADS = tuple(CATALOG)
 # Where a test runs: local processes behind Toxiproxy, or the deterministic simulator.
 ENVIRONMENTS = ("real", "sim")
+# The repair mechanisms a run may switch off one by one (docs/repair.md says what each alone
+# must recover): hinted handoff, read repair, anti-entropy.
+REPAIRS = ("hints", "read-repair", "anti-entropy")
 
 
 def _accepted(name: str, value: object, accepted: tuple[str, ...]) -> str:
@@ -49,11 +55,46 @@ class TestOptions:
     recovery_s: float = 30.0  # longest wait for replicas to agree after the heal
     timeout_ms: int = 1000
     active_keys: int = 2
+    key_distribution: str = "uniform"  # or zipf: a few hot keys (workloads.base.KeyPool)
     ops_per_key: int = 100
     anti_entropy_interval_ms: int = 2000
+    repairs: tuple[str, ...] = REPAIRS  # the repair mechanisms left on
     env: str = "real"
+    # --- the nemesis's parameters and what storage and strict quorums the cluster runs with
+    pr: int = 0  # primaries that must answer a read (0: sloppy quorum only)
+    pw: int = 0  # primaries that must acknowledge a write
+    sync: str = "normal"  # SQLite's synchronous setting on every node: off, normal, full
+    # Every other fault parameter (targets, grudges, skew, latency, storage, message, toxic);
+    # partition_shapes and partition_mode above are folded into it, so test.json holds the
+    # options the nemesis actually ran with.
+    nemesis_options: NemesisOptions = dataclasses.field(default_factory=NemesisOptions)
 
     def __post_init__(self) -> None:
+        self._check_run()
+        self._check_nemesis_block()
+
+    def _check_nemesis_block(self) -> None:
+        for flag, value, bound in (("--pr", self.pr, self.r), ("--pw", self.pw, self.w)):
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= bound:
+                raise ValueError(
+                    f"{flag}: must be between 0 and --{flag[3]}={bound}, got {value!r}"
+                )
+        if self.sync not in SYNC_MODES:
+            raise ValueError(_accepted("--sync", self.sync, SYNC_MODES))
+        for shape in self.partition_shapes:
+            if shape not in ACCEPTED_SHAPES:
+                raise ValueError(_accepted("--partition", shape, ACCEPTED_SHAPES))
+        if self.partition_mode not in PARTITION_MODES:
+            raise ValueError(_accepted("--partition-mode", self.partition_mode, PARTITION_MODES))
+        merged = dataclasses.replace(
+            self.nemesis_options,
+            partition_shapes=tuple(self.partition_shapes),
+            partition_modes=(self.partition_mode,),
+        )
+        merged.check_nodes(tuple(f"n{i}" for i in range(1, self.nodes + 1)))
+        object.__setattr__(self, "nemesis_options", merged)  # frozen: set once, here
+
+    def _check_run(self) -> None:
         if self.env not in ENVIRONMENTS:
             raise ValueError(_accepted("--env", self.env, ENVIRONMENTS))
         if self.workload not in WORKLOADS:
@@ -64,11 +105,6 @@ class TestOptions:
                 raise ValueError(_accepted("--nemesis", fault, nemeses))
         if NO_FAULTS in self.nemesis and len(self.nemesis) > 1:
             raise ValueError("--nemesis: 'none' cannot be combined with other faults")
-        for shape in self.partition_shapes:
-            if shape not in PARTITION_SHAPES:
-                raise ValueError(_accepted("--partition", shape, PARTITION_SHAPES))
-        if self.partition_mode not in PARTITION_MODES:
-            raise ValueError(_accepted("--partition-mode", self.partition_mode, PARTITION_MODES))
         if self.versioning not in VERSIONINGS:
             raise ValueError(_accepted("--versioning", self.versioning, VERSIONINGS))
         if self.nodes < 1:
@@ -86,6 +122,15 @@ class TestOptions:
         ):
             if number <= 0:
                 raise ValueError(f"{flag}: must be positive, got {number}")
+        if self.key_distribution not in KEY_DISTRIBUTIONS:
+            raise ValueError(
+                _accepted("--key-distribution", self.key_distribution, KEY_DISTRIBUTIONS)
+            )
+        if self.active_keys < 1:
+            raise ValueError(f"--active-keys: must be at least 1, got {self.active_keys}")
+        for repair in self.repairs:
+            if repair not in REPAIRS:
+                raise ValueError(_accepted("--repairs", repair, REPAIRS))
         if self.concurrency < 1:
             raise ValueError(f"--concurrency: must be at least 1, got {self.concurrency}")
         if self.name and not re.fullmatch(r"[A-Za-z0-9._+-]+", self.name):
@@ -107,16 +152,20 @@ class TestOptions:
         data = dataclasses.asdict(self)
         data["nemesis"] = list(self.nemesis)
         data["partition_shapes"] = list(self.partition_shapes)
+        data["repairs"] = list(self.repairs)
         data["results_dir"] = str(self.results_dir)
+        data["nemesis_options"] = self.nemesis_options.to_json()
         return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TestOptions:
         known = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
-        for name in ("nemesis", "partition_shapes"):
+        for name in ("nemesis", "partition_shapes", "repairs"):
             if name in values:
                 values[name] = tuple(values[name])
         if "results_dir" in values:
             values["results_dir"] = Path(values["results_dir"])
+        if isinstance(values.get("nemesis_options"), dict):
+            values["nemesis_options"] = NemesisOptions.from_mapping(values["nemesis_options"])
         return cls(**values)

@@ -13,6 +13,7 @@ import dataclasses
 import shlex
 from typing import Any
 
+from nemesis.options import NemesisOptions, option_flag
 from zynamo.options import TestOptions
 
 # TestOptions field -> its `zynamo test` flag, in the order the command lists them.
@@ -34,12 +35,18 @@ FLAGS = {
     "recovery_s": "--recovery",
     "timeout_ms": "--timeout-ms",
     "ops_per_key": "--ops-per-key",
+    "pr": "--pr",
+    "pw": "--pw",
+    "sync": "--sync",
     "toxiproxy": "--toxiproxy",
     "name": "--name",
     "seed": "--seed",
 }
-# Fields that say where results go, not what the run does.
-NOT_REPRODUCED = ("results_dir",)
+# Fields that say where results go, not what the run does; and the nemesis options, which
+# have a flag each (``zynamo.nemesis_flags``) and are listed field by field.
+NOT_REPRODUCED = ("results_dir", "nemesis_options")
+# NemesisOptions fields that the run's own --partition / --partition-mode already carry.
+FOLDED = ("partition_shapes", "partition_modes")
 
 
 def _text(value: Any) -> str:
@@ -69,7 +76,27 @@ def reproduce_command(options: TestOptions, program: str = "zynamo") -> str:
             unflagged.append(f"{name}={_text(value)}")
         elif value is not None:
             words += [flag, _text(value)]
+    words += _nemesis_flags(options.nemesis_options, unflagged)
     command = shlex.join(words)
     if unflagged:
         command += "  # also set (no flag): " + ", ".join(unflagged)
     return command
+
+
+def _nemesis_flags(options: NemesisOptions, unflagged: list[str]) -> list[str]:
+    """``--kill-targets one`` ... for every nemesis option that differs from its default."""
+    defaults = NemesisOptions()
+    words: list[str] = []
+    for field in dataclasses.fields(NemesisOptions):
+        value = getattr(options, field.name)
+        if field.name in FOLDED or value == getattr(defaults, field.name):
+            continue
+        if field.name == "partition_grudges":
+            unflagged.append(f"{field.name}={value}")
+            continue
+        if isinstance(value, tuple):
+            text = ",".join("+".join(v) if isinstance(v, tuple) else str(v) for v in value)
+        else:
+            text = _text(value)
+        words += [option_flag(field.name), text]
+    return words

@@ -40,8 +40,9 @@ from typing import Any
 from cluster.core import ClusterConfig, Ring
 from cluster.net import ClientError
 from nemesis.base import FaultOp, Nemesis, NoopNemesis
-from nemesis.environment import Clock
+from nemesis.effects import describe_effect, fault_effects
 from nemesis.schedule import ScriptedSchedule, TimedFaultOp
+from nemesis.timekeeping import Clock
 from workloads.base import Invocation, KeyPool, Quorum, Workload
 from workloads.catalog import make_workload
 from workloads.generator import (
@@ -117,9 +118,15 @@ def cluster_config(options: TestOptions) -> ClusterConfig:
         n=options.n,
         r=options.r,
         w=options.w,
+        pr=options.pr,
+        pw=options.pw,
         versioning=options.versioning,
         request_timeout_ms=options.timeout_ms,
-        anti_entropy_interval_ms=options.anti_entropy_interval_ms,
+        anti_entropy_interval_ms=(
+            options.anti_entropy_interval_ms if "anti-entropy" in options.repairs else 0
+        ),
+        read_repair="read-repair" in options.repairs,
+        hinted_handoff="hints" in options.repairs,
     )
 
 
@@ -190,6 +197,8 @@ class NemesisRunner:
         if error:
             completion["error"] = error
             self.progress(f"nemesis {op.f} failed: {error}")
+        elif line := describe_effect(op.f, value):
+            self.progress(line)  # what the fault did, or a warning that it did nothing
         self.recorder.record(completion)
         self._last = (value, error)
         if op.starts:
@@ -369,10 +378,12 @@ def default_environment(
     if options.env == "sim":
         from zynamo.env.sim import SimEnvironment
 
-        return SimEnvironment(config, seed=options.seed)
+        return SimEnvironment(config, seed=options.seed, sync=options.sync)
     from zynamo.env.real import RealEnvironment
 
-    return RealEnvironment(directory, config, toxiproxy_url=options.toxiproxy, seed=options.seed)
+    return RealEnvironment(
+        directory, config, toxiproxy_url=options.toxiproxy, seed=options.seed, sync=options.sync
+    )
 
 
 def run_test(
@@ -412,7 +423,11 @@ def run_test(
     config = cluster_config(options)
     workload = make_workload(options.workload)
     quorum = Quorum(options.n, options.r, options.w, options.timeout_ms)
-    keys = KeyPool(active=options.active_keys, ops_per_key=options.ops_per_key)
+    keys = KeyPool(
+        active=options.active_keys,
+        ops_per_key=options.ops_per_key,
+        distribution=options.key_distribution,
+    )
     counts = WorkloadCounts()
 
     with ExitStack() as stack:
@@ -493,7 +508,17 @@ def run_test(
 
     progress(f"checking {len(history)} history records")
     phases.start("check")
-    results = check_records(history, workload.checkers, n=options.n)
+    from checker.dynamo.journals import read_journals  # what the nodes journalled
+
+    results = check_records(
+        history,
+        workload.checkers,
+        n=options.n,
+        journals=read_journals(directory),
+        versioning=options.versioning,
+        repairs=options.repairs,
+    )
+    results["faults"] = fault_effects(history)  # what each fault did; those that did nothing
     (directory / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     if report:
         phases.start("report")

@@ -22,6 +22,7 @@ from cluster.core.client import (
 from cluster.core.codec import ProtocolError, decode, encode, from_parsed, parse
 from cluster.core.config import ClusterConfig
 from cluster.core.effects import ClientId, Effect, Log, Reply, Send, SetTimer, Timer
+from cluster.core.message_faults import MessageFaults
 from cluster.core.messages import (
     PEER_TYPES,
     AdminReply,
@@ -56,6 +57,7 @@ __all__ = [
     "GetReply",
     "GetResult",
     "Log",
+    "MessageFaults",
     "Node",
     "ProtocolError",
     "PutReply",

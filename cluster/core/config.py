@@ -27,7 +27,11 @@ class ClusterConfig:
     versioning: str = "dvv"
     heartbeat_interval_ms: int = 200
     phi_threshold: float = 8.0
-    read_repair: bool = True
+    read_repair: bool = True  # a get sends the merged state to the stale replicas it saw
+    # Sloppy quorum with hinted handoff (§4.6): down primaries are replaced by fallbacks that
+    # keep the write as a hint and hand it back. False: requests go to up primaries only, so
+    # a primary that missed writes is repaired by read repair or anti-entropy alone.
+    hinted_handoff: bool = True
     request_timeout_ms: int = 1000
     gossip_interval_ms: int = 1000  # one push-pull gossip round with a random peer (§4.8)
     anti_entropy_interval_ms: int = 5000  # Merkle exchanges with each replica peer; 0: off

@@ -116,7 +116,10 @@ class Coordinator:
     def _targets(self, key: str, now_ms: float) -> list[Target]:
         topology = self.topology
         ring = topology.membership.ring
-        return ring.preference_list(key, self._config.n, topology.up_nodes(now_ms))
+        targets = ring.preference_list(key, self._config.n, topology.up_nodes(now_ms))
+        if not self._config.hinted_handoff:  # no fallbacks, so no hints to hand off
+            return [target for target in targets if target.hint_for is None]
+        return targets
 
     def on_client_get(self, sender: ClientId | None, msg: ClientGet, now_ms: float) -> list[Effect]:
         return self._coordinate_get(_Origin(client=sender, req=msg.req), msg, now_ms)

@@ -4,6 +4,8 @@
   ``Node``, SQLite storage, timers on the monotonic clock (run by ``python -m cluster.net``);
 - ``cluster.net.frames`` — how messages travel in ZeroMQ frames (batches);
 - ``cluster.net.io_threads`` — scheduling of ZeroMQ's I/O threads;
+- ``cluster.net.message_faults`` — drop, duplicate, reorder, delay of peer messages, set
+  through the node's ``message-faults`` admin op;
 - ``cluster.net.client`` — ``Client`` (blocking) and ``AsyncClient`` (asyncio);
 - ``cluster.net.local`` — ``LocalCluster``: node processes on loopback, their faults
   (kill, pause, restart) and membership changes.

@@ -42,6 +42,7 @@ PORT_RANGE = (20000, 32000)
 READY_TIMEOUT_S = 20.0
 LINK_WAIT_S = 3.0
 STOP_TIMEOUT_S = 5.0
+FORCE_RESEND_S = 5.0  # how often ``leave`` repeats a forced removal while waiting for it
 
 Dial = Callable[[str, str], str]
 
@@ -518,11 +519,18 @@ class LocalCluster:
 
     # ------------------------------------------------------------------ membership
 
-    def join(self, node: str | None = None, timeout_s: float = READY_TIMEOUT_S) -> str:
+    def join(
+        self,
+        node: str | None = None,
+        timeout_s: float = READY_TIMEOUT_S,
+        before_start: Callable[[str, int], None] | None = None,
+    ) -> str:
         """Start a node that joins the cluster: a new one (named ``node``, default the next
         free ``nK``) on a new port, or one that left, again on its old data and port. Returns
         its name once it answers; the ring includes it after the next gossip rounds
-        (``wait_settled``), and partitions move to it by handoff meanwhile."""
+        (``wait_settled``), and partitions move to it by handoff meanwhile.
+        ``before_start(name, port)`` runs once its port is known and before anyone dials it
+        (a proxy net adds its links there, so the newcomer's traffic crosses proxies too)."""
         if node is None:
             taken = set(self.members)
             node = next(f"n{i}" for i in range(1, len(taken) + 2) if f"n{i}" not in taken)
@@ -535,6 +543,8 @@ class LocalCluster:
                 raise ValueError(f"bad node name {node!r}: use letters, digits, - and _")
             self.members.append(node)
             self.ports[node] = free_ports(1)[0]
+        if before_start is not None:
+            before_start(node, self.ports[node])
         self.save()
         try:
             self.start_node(node, timeout_s)
@@ -565,7 +575,14 @@ class LocalCluster:
             except ClientError as err:
                 raise ClusterError(f"leave {node}: {err}") from None
 
+            resend_at = [time.monotonic() + FORCE_RESEND_S]
+
             def done() -> bool:
+                if not running and time.monotonic() >= resend_at[0]:
+                    # Ask again now and then: a member that had not heard the removal may
+                    # still gossip the node as present; the request is idempotent.
+                    resend_at[0] = time.monotonic() + FORCE_RESEND_S
+                    client.admin(others[0], "leave", node=node, force=True)
                 if running and client.admin(node, "status")["status"] != "left":
                     return False
                 for other in others:  # and everyone knows, before it stops gossiping

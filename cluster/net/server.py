@@ -17,7 +17,9 @@ acknowledged write survives ``kill -9``. ZeroMQ's I/O threads run under ``SCHED_
 (``cluster.net.io_threads``), so the sends of a batch do not each preempt the loop.
 
 A frame that does not decode, or a handler that raises, is logged with the sender and the reason
-and the loop carries on. SIGTERM and SIGINT close the sockets and the store and exit 0.
+and the loop carries on. SIGTERM and SIGINT close the sockets and the store and exit 0. A store
+that fails its checks on open (``CorruptStoreError``) stops the node before it serves anything:
+one ``REFUSAL`` log line, exit code ``EXIT_CORRUPT_STORE``.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from cluster.core import (
     ClusterConfig,
     Effect,
     Log,
+    MessageFaults,
     Node,
     Reply,
     Send,
@@ -59,7 +62,7 @@ from cluster.core import (
 )
 from cluster.net.frames import batches, pack, unpack
 from cluster.net.io_threads import defer_new_io_threads, threads
-from cluster.storage import SqliteStore
+from cluster.storage import REFUSAL, CorruptStoreError, SqliteStore
 
 log = logging.getLogger("zynamo.server")
 
@@ -90,13 +93,19 @@ _RCVMORE = int(zmq.RCVMORE)
 
 CLIENT_TYPES = frozenset({ClientGet, ClientPut, AdminRequest})
 
+# A node whose database file is damaged does not start: it logs one line starting with this
+# and exits with this code, rather than serve what the damage made of its data.
+EXIT_CORRUPT_STORE = 3
+
 # Set to a directory to write a cProfile of the node loop there (``<name>.prof``) on exit.
 PROFILE_ENV = "ZYNAMO_PROFILE_DIR"
 
 # Admin ops the shell answers itself (the core answers the rest): ``shell`` gives the pid, the
 # listen address and which peer links are connected; ``status`` (the core's) is extended with
 # the same fields.
-SHELL_OPS = ("shell",)
+# ``message-faults`` sets (or, without arguments, clears) faults on the messages this node
+# sends its peers (``cluster.net.message_faults``) and answers with what they did so far.
+SHELL_OPS = ("shell", "message-faults")
 
 
 def common_socket_options(sock: zmq.Socket[bytes]) -> None:
@@ -191,6 +200,9 @@ class Server:
         self.store = SqliteStore(node_dir / "data.sqlite3", sync=settings.sync)
         generation = int(self.store.get_meta("generation") or 0) + 1
         self.store.set_meta("generation", str(generation))  # committed before we serve
+        # ... and synced whatever ``sync`` says: a generation lost to a power failure would be
+        # reused, and peers would take the new incarnation's heartbeats for old ones.
+        self.store.sync()
         self.node = Node(
             name=settings.name,
             config=settings.config,
@@ -219,6 +231,7 @@ class Server:
         # While a batch of messages is handled (``drain``), what they send waits here for the
         # batch's group commit: nothing that follows a write may leave before it is durable.
         self._held: list[Send | Reply] | None = None
+        self.message_faults = MessageFaults()
 
     # ------------------------------------------------------------------ effects
 
@@ -242,7 +255,10 @@ class Server:
 
     def _transmit(self, effect: Send | Reply) -> None:
         if isinstance(effect, Send):
-            self._send_peer(effect.dst, encode(effect.msg))
+            if self.message_faults.active:
+                self._send_peer_messages(effect.dst, [encode(effect.msg)])
+            else:
+                self._send_peer(effect.dst, encode(effect.msg))
         else:
             self._reply(effect.client, encode(effect.msg))
 
@@ -283,6 +299,19 @@ class Server:
             return self.settings.dial[peer]
         member = self.node.membership.members.get(peer)
         return member.address if member is not None else ""
+
+    def _send_peer_messages(self, peer: str, messages: list[bytes]) -> None:
+        """Encoded messages to ``peer``, through the message faults if any are set, batched
+        into as few frames as fit."""
+        if self.message_faults.active:
+            messages = self.message_faults.route(peer, messages, time.monotonic() * 1000)
+        for batch in batches(messages):
+            self._send_peer(peer, pack(batch))
+
+    def send_held_messages(self, now_ms: float) -> None:
+        """Send the messages the message faults held back whose time has come."""
+        for peer, message in self.message_faults.due(now_ms):
+            self._send_peer(peer, message)
 
     def _send_peer(self, peer: str, frame: bytes) -> None:
         sock = self.peers.get(peer)
@@ -355,8 +384,7 @@ class Server:
             else:
                 to_clients.setdefault(effect.client, []).append(encode(effect.msg))
         for peer, messages in to_peers.items():
-            for batch in batches(messages):
-                self._send_peer(peer, pack(batch))
+            self._send_peer_messages(peer, messages)
         for client, messages in to_clients.items():
             for batch in batches(messages):
                 self._reply(client, pack(batch))
@@ -386,7 +414,7 @@ class Server:
                 self.apply(self.node.on_message(None, msg, now_ms))
             elif kind in CLIENT_TYPES:
                 if kind is AdminRequest and msg.op in SHELL_OPS:
-                    self.apply([Reply(sender, AdminReply(msg.req, True, self.shell_status()))])
+                    self.apply([Reply(sender, self.shell_admin(msg))])
                     return
                 effects = self.node.on_message(sender, msg, now_ms)
                 if kind is AdminRequest and msg.op == "status":
@@ -397,13 +425,25 @@ class Server:
         except Exception:  # a bug or a message the core cannot digest: keep serving
             log.exception("error handling %s from %r", type(msg).__name__, sender)
 
+    def shell_admin(self, msg: AdminRequest) -> AdminReply:
+        """The admin ops the shell answers itself (``SHELL_OPS``)."""
+        if msg.op == "message-faults":
+            try:
+                return AdminReply(msg.req, True, self.message_faults.configure(msg.args))
+            except ValueError as err:
+                return AdminReply(msg.req, False, None, str(err))
+        return AdminReply(msg.req, True, self.shell_status())
+
     def shell_status(self) -> dict[str, object]:
-        """What only the shell knows: its pid, its address, and its live peer links."""
+        """What only the shell knows: its pid, its address, its live peer links, how many
+        sends it dropped (a peer down or its queue full) and what message faults did."""
         return {
             "node": self.settings.name,
             "pid": os.getpid(),
             "listen": self.settings.listen,
             "links": self.links(),
+            "dropped_sends": self.dropped_sends,
+            "message_faults": dict(self.message_faults.counts),
         }
 
     def links(self) -> dict[str, bool]:
@@ -450,6 +490,7 @@ class Server:
         # ``zmq_poll`` itself rather than a ``Poller``, which rebuilds its answer every call.
         watched = [(self.router, _POLLIN)]
         timers = self.timers
+        faults = self.message_faults
         while not self.stopping:
             now_ms = time.monotonic() * 1000
             if timers and timers[0][0] <= now_ms:
@@ -457,6 +498,13 @@ class Server:
             wait_ms = MAX_POLL_MS
             if timers:
                 wait_ms = int(max(0.0, min(wait_ms, timers[0][0] - now_ms)) + 0.999)
+            held_due = faults.next_due_ms()
+            if held_due is not None:
+                if held_due <= now_ms:
+                    self.send_held_messages(now_ms)
+                    held_due = faults.next_due_ms()
+                if held_due is not None:
+                    wait_ms = int(max(0.0, min(wait_ms, held_due - now_ms)) + 0.999)
             if not zmq.zmq_poll(watched, wait_ms):
                 continue
             self.drain(time.monotonic() * 1000)
@@ -520,7 +568,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as err:
         log.error("%s", err)
         return 2
-    server = Server(settings, node_dir)
+    try:
+        server = Server(settings, node_dir)
+    except CorruptStoreError as err:
+        # One line that says it all; the operator (or the nemesis) decides what comes next.
+        log.error("%s %s", REFUSAL, err)
+        return EXIT_CORRUPT_STORE
     server.stopping = bool(stop_requested)
     profile_dir = os.environ.get(PROFILE_ENV)
     try:

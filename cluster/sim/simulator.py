@@ -28,7 +28,7 @@ import json
 import random
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from cluster.core import (
@@ -40,6 +40,7 @@ from cluster.core import (
     Effect,
     GetReply,
     Log,
+    MessageFaults,
     Node,
     PutReply,
     Reply,
@@ -87,13 +88,6 @@ class Ticket:
         return self.reply is not None
 
 
-@dataclass(order=True)
-class _Event:
-    at_ms: float
-    seq: int
-    action: Callable[[], None] = field(compare=False)
-
-
 class UnexpectedLog(AssertionError):
     """A node logged a warning (or worse) that the run did not declare it expects."""
 
@@ -108,14 +102,16 @@ class Simulator:
         network: NetworkConfig | None = None,
         start_ms: float = 1_000_000.0,
         expected_logs: Iterable[str] = (),
+        sync: str = "normal",
     ) -> None:
         self.config = config
+        self.sync = sync  # the stores' sync mode: what a power loss loses (MemoryStore)
         # Patterns (``re.search``) of the warning-level log lines this run may produce.
         self.expected_logs = [re.compile(pattern) for pattern in expected_logs]
         self.rng = random.Random(seed)
         self.network = network or NetworkConfig()
         self.now_ms = start_ms
-        self.stores = {name: MemoryStore() for name in config.nodes}
+        self.stores = {name: MemoryStore(sync) for name in config.nodes}
         self.generations = dict.fromkeys(config.nodes, 1)
         self.nodes: dict[str, Node] = {}
         self.down: set[str] = set()
@@ -125,10 +121,14 @@ class Simulator:
         # Paused nodes (SIGSTOP) and, in order, what reached them meanwhile: deliveries,
         # client requests and their own timers, all carried out when they resume.
         self.paused: dict[str, list[Callable[[], None]]] = {}
+        # Message-level faults on what a node sends its peers (drop, duplicate, reorder,
+        # delay), as the real node's transport applies them; sends cut links dropped, by sender.
+        self.message_faults: dict[str, MessageFaults] = {}
+        self.dropped_sends: dict[str, int] = {}
         self.delivered = 0
         self.dropped = 0
         self.logs: list[tuple[float, str, str, str]] = []  # (time, node, level, text)
-        self._queue: list[_Event] = []
+        self._queue: list[tuple[float, int, Callable[[], None]]] = []
         self._seq = itertools.count()
         self._client_ids = itertools.count(1)
         self._tickets: dict[bytes, Ticket] = {}
@@ -152,6 +152,17 @@ class Simulator:
         """Stop ``name`` abruptly: in-flight messages to it are lost, its timers never fire."""
         self.down.add(name)
         self.paused.pop(name, None)  # a stopped process killed: what waited for it is lost
+
+    def power_loss(self, name: str) -> tuple[int, int]:
+        """Crash ``name`` as a power failure would: its store loses what it had not synced
+        (``sync`` mode). (commits lost, keys rolled back)."""
+        self.crash(name)
+        return self.stores[name].lose_unsynced()
+
+    def set_message_faults(self, name: str, args: dict[str, Any]) -> dict[str, Any]:
+        """Set (or, with no arguments, clear) the faults on ``name``'s peer messages; the
+        settings' reply with the counters so far (``cluster.core.MessageFaults``)."""
+        return self.message_faults.setdefault(name, MessageFaults()).configure(args)
 
     def pause(self, name: str) -> None:
         """Freeze ``name`` (SIGSTOP): it handles nothing, but what reaches it — messages,
@@ -182,7 +193,7 @@ class Simulator:
         """Start a new, empty node ``name``; it joins the cluster through the seeds."""
         if name in self.nodes:
             raise ValueError(f"node {name!r} already exists")
-        self.stores[name] = MemoryStore()
+        self.stores[name] = MemoryStore(self.sync)
         self.generations[name] = 1
         self._boot(name)
 
@@ -242,16 +253,18 @@ class Simulator:
     # ------------------------------------------------------------------ event loop
 
     def _schedule(self, at_ms: float, action: Callable[[], None]) -> None:
-        heapq.heappush(self._queue, _Event(at_ms, next(self._seq), action))
+        # (time, sequence, action): ties in time run in the order they were scheduled.
+        heapq.heappush(self._queue, (at_ms, next(self._seq), action))
 
     def _apply(self, name: str, effects: list[Effect]) -> None:
         for effect in effects:
-            if isinstance(effect, Send):
-                self._transmit(name, effect.dst, effect.msg)
-            elif isinstance(effect, Reply):
-                self._reply(effect.client, effect.msg)
-            elif isinstance(effect, SetTimer):
-                self._set_timer(name, effect.at_ms, effect.timer)
+            kind = type(effect)
+            if kind is Send:
+                self._transmit(name, effect.dst, effect.msg)  # type: ignore[union-attr]
+            elif kind is Reply:
+                self._reply(effect.client, effect.msg)  # type: ignore[union-attr]
+            elif kind is SetTimer:
+                self._set_timer(name, effect.at_ms, effect.timer)  # type: ignore[union-attr]
             elif isinstance(effect, Log):
                 self.logs.append((self.now_ms, name, effect.level, effect.text))
                 if effect.level != "info":
@@ -275,10 +288,31 @@ class Simulator:
         self._transmit(src, dst, msg)
 
     def _transmit(self, src: str, dst: str, msg: Any) -> None:
-        if (src, dst) in self.cut or self.rng.random() < self.network.drop_rate:
+        frame = encode(msg)
+        faults = self.message_faults.get(src)
+        if faults is not None and faults.active:
+            for passed in faults.route(dst, [frame], self.now_ms):
+                self._send_frame(src, dst, passed)
+            due = faults.next_due_ms()
+            if due is not None:
+                self._schedule(due, lambda: self._release_held(src))
+            return
+        self._send_frame(src, dst, frame)
+
+    def _release_held(self, src: str) -> None:
+        faults = self.message_faults.get(src)
+        if faults is not None and src not in self.down:
+            for dst, frame in faults.due(self.now_ms):
+                self._send_frame(src, dst, frame)
+
+    def _send_frame(self, src: str, dst: str, frame: bytes) -> None:
+        if (src, dst) in self.cut:
+            self.dropped_sends[src] = self.dropped_sends.get(src, 0) + 1
             self.dropped += 1
             return
-        frame = encode(msg)
+        if self.rng.random() < self.network.drop_rate:
+            self.dropped += 1
+            return
         copies = 2 if self.rng.random() < self.network.duplicate_rate else 1
         extra = self.latency.get((src, dst))
         for _ in range(copies):
@@ -325,17 +359,22 @@ class Simulator:
         """Run the next event; False when nothing is left."""
         if not self._queue:
             return False
-        event = heapq.heappop(self._queue)
-        self.now_ms = max(self.now_ms, event.at_ms)
-        event.action()
+        at_ms, _, action = heapq.heappop(self._queue)
+        if at_ms > self.now_ms:
+            self.now_ms = at_ms
+        action()
         return True
 
     def run_for(self, duration_ms: float) -> None:
         self.run_until(self.now_ms + duration_ms)
 
     def run_until(self, at_ms: float, stop: Callable[[], bool] | None = None) -> None:
-        while self._queue and self._queue[0].at_ms <= at_ms:
-            self.step()
+        queue, pop = self._queue, heapq.heappop
+        while queue and queue[0][0] <= at_ms:
+            when, _, action = pop(queue)
+            if when > self.now_ms:
+                self.now_ms = when
+            action()
             if stop is not None and stop():
                 return
         self.now_ms = max(self.now_ms, at_ms)

@@ -4,8 +4,22 @@ Every write is its own committed transaction, part of a ``transaction()`` block 
 the block ends), or part of a *group commit*: between ``begin_batch()`` and ``commit_batch()``
 the writes share one transaction, so a server that handled a burst of messages pays for one
 commit, and sends the acknowledgements only after ``commit_batch()`` returned. Either way a write
-the node acknowledged survives ``kill -9`` (WAL with ``synchronous=NORMAL`` is durable against
-process crashes; ``sync="full"`` also fsyncs every commit, for power loss).
+the node acknowledged survives ``kill -9``: a commit is in the operating system's page cache
+once it returns. What survives *power loss* is what was synced to disk, and ``sync`` says when:
+
+- ``full``: every commit fsyncs the log: nothing acknowledged is lost;
+- ``normal`` (the default): the log is synced only by checkpoints, so a power loss loses what
+  was committed since the last one;
+- ``off``: nothing is ever synced, and (so that a power loss model stays exact, see
+  ``cluster.storage.power_loss``) the log is not checkpointed while the node runs: everything
+  since the node's start-up sync is at the mercy of the power.
+
+The store runs its checkpoints itself (SQLite's automatic ones are off), when the log passes
+``CHECKPOINT_PAGES`` pages (SQLite's own default), at ``sync()`` and at ``close()``, each
+``TRUNCATE`` (the log restarts empty) and each followed by a record of the database file's page
+checksums (``cluster.storage.pagesums``). Opening a store checks the file against that record
+and raises ``CorruptStoreError`` if a page changed or the file was cut short, rather than
+serving what a flipped bit made of a value.
 """
 
 from __future__ import annotations
@@ -17,7 +31,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-SYNC_MODES = ("normal", "full")
+from cluster.storage import pagesums
+from cluster.storage.pagesums import CorruptStoreError
+
+SYNC_MODES = ("off", "normal", "full")
+# Checkpoint when the log holds this many pages (SQLite's wal_autocheckpoint default).
+CHECKPOINT_PAGES = 1000
+# How many commits pass between looks at the log's size (a stat call).
+CHECKPOINT_CHECK_EVERY = 16
 
 # Keyed tables without a rowid: a row lives in its key's B-tree, so a write changes one tree
 # (and a commit appends one page to the log) instead of a table and its key index.
@@ -41,6 +62,9 @@ _PUT_HINT_SQL = (
 )
 
 
+__all__ = ["SYNC_MODES", "CorruptStoreError", "SqliteStore"]
+
+
 class SqliteStore:
     """A ``DurableStore`` in one SQLite file in WAL mode; each write commits before returning,
     unless it is part of a ``transaction()`` block or a batch (``begin_batch``)."""
@@ -48,6 +72,11 @@ class SqliteStore:
     def __init__(self, path: str | Path, sync: str = "normal") -> None:
         if sync not in SYNC_MODES:
             raise ValueError(f"sync must be one of {', '.join(SYNC_MODES)}, got {sync!r}")
+        self.path = Path(path)
+        self.sync_mode = sync
+        self._wal = self.path.with_name(self.path.name + "-wal")
+        # Before SQLite reads a page of it: a damaged file is refused, never served.
+        pagesums.verify(self.path)
         # Autocommit mode: every statement is its own transaction, committed when it returns.
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         # One process owns a node's database, and holds its lock until it closes it: that
@@ -58,7 +87,14 @@ class SqliteStore:
         self._db.execute("PRAGMA locking_mode=EXCLUSIVE")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={sync.upper()}")
-        self._db.executescript(_SCHEMA)
+        self._db.execute("PRAGMA wal_autocheckpoint=0")  # ours: see the module docstring
+        try:
+            self._db.executescript(_SCHEMA)
+            self._page_size = int(self._db.execute("PRAGMA page_size").fetchone()[0])
+        except sqlite3.DatabaseError as err:  # damage no checksum record covered
+            self._db.close()
+            raise CorruptStoreError(f"{self.path}: {err}") from None
+        self._commits = 0
         self._batching = False  # between begin_batch and commit_batch
         self._batch_writes = 0  # statements written since begin_batch outside a transaction
         self._savepoints = 0  # transaction() blocks open inside a batch
@@ -73,6 +109,45 @@ class SqliteStore:
                 db.execute("BEGIN")
             self._batch_writes += 1
         db.execute(sql, params)
+        if not db.in_transaction:  # committed on its own
+            self._committed()
+
+    def _committed(self) -> None:
+        """After each commit: checkpoint now and then, when the log has grown (not with
+        ``sync=off``, whose log waits for an explicit ``sync``)."""
+        self._commits += 1
+        if self._commits % CHECKPOINT_CHECK_EVERY or self.sync_mode == "off":
+            return
+        try:
+            size = self._wal.stat().st_size
+        except FileNotFoundError:
+            return
+        if size > CHECKPOINT_PAGES * (self._page_size + 24):
+            self._checkpoint()
+
+    def _checkpoint(self) -> None:
+        """Copy the log into the database file, empty the log, record the file's pages."""
+        durable = self.sync_mode != "off"
+        pagesums.mark_checkpointing(self.path, durable)
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        pagesums.record(self.path, self._page_size, durable)
+
+    def sync(self) -> None:
+        """Make every committed write durable now (a synced checkpoint, whatever ``sync``
+        says): what a node does once at start-up, so that its generation survives a power
+        loss even with ``sync=off``."""
+        if self._db.in_transaction:
+            raise RuntimeError("sync inside a transaction")
+        db = self._db
+        if self.sync_mode == "off":
+            db.execute("PRAGMA synchronous=FULL")
+        try:
+            pagesums.mark_checkpointing(self.path, True)
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            pagesums.record(self.path, self._page_size, True)
+        finally:
+            if self.sync_mode == "off":
+                db.execute("PRAGMA synchronous=OFF")
 
     def get(self, key: str) -> Any | None:
         row = self._db.execute("SELECT state FROM kv WHERE key = ?", (key,)).fetchone()
@@ -155,6 +230,7 @@ class SqliteStore:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
+        self._committed()
 
     def begin_batch(self) -> None:
         if self._db.in_transaction:
@@ -173,6 +249,14 @@ class SqliteStore:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             raise
+        self._committed()
 
     def close(self) -> None:
+        """Checkpoint (SQLite would checkpoint on close anyway, but then the page record
+        would not know), then close."""
+        try:
+            if not self._db.in_transaction:
+                self._checkpoint()
+        except sqlite3.Error:
+            pass  # closing regardless: the log keeps what the checkpoint did not copy
         self._db.close()

@@ -178,11 +178,13 @@ def test_a_killed_node_restarts_with_its_acknowledged_data(rig: Rig) -> None:
     assert victim in written.replicas
     old_pid = rig.cluster.pid(victim)
     done = rig.nemesis.invoke(FaultOp("start-kill", {"targets": [victim]}))
-    assert done == {"nodes": [victim]}
+    assert done["nodes"] == [victim] and done["effect"]["mattered"]
     assert not rig.cluster.is_running(victim)
     with pytest.raises(ClientError):
         rig.client.get(key, node=victim, timeout_ms=SHORT_MS)
-    assert rig.nemesis.invoke(FaultOp("stop-kill")) == {"nodes": [victim]}
+    restarted = rig.nemesis.invoke(FaultOp("stop-kill"))
+    assert restarted["nodes"] == [victim]
+    assert restarted["effect"]["summary"].startswith(f"{victim}: down ")
     assert rig.cluster.pid(victim) != old_pid
     replica = rig.client.admin(victim, "replica", key=key)
     assert replica["values"] == ["acknowledged"]
@@ -192,12 +194,15 @@ def test_a_paused_node_times_out_and_serves_after_resume(rig: Rig) -> None:
     victim = "n3"
     rig.client.put("paused-key", 0, node=victim)  # a client already connected, as a workload's
     done = rig.nemesis.invoke(FaultOp("start-pause", {"targets": [victim]}))
-    assert done == {"nodes": [victim]}
+    assert done["nodes"] == [victim] and done["effect"]["mattered"]
     assert process_state(rig.cluster.pid(victim)) == "T"
     with pytest.raises(ClientError) as failed:
         rig.client.get("paused-key", node=victim, timeout_ms=SHORT_MS)
     assert "timeout" in failed.value.message and not failed.value.definite
-    assert rig.nemesis.invoke(FaultOp("stop-pause")) == {"nodes": [victim]}
+    resumed = rig.nemesis.invoke(FaultOp("stop-pause"))
+    assert (
+        resumed["nodes"] == [victim] and f"{victim} resumed after" in resumed["effect"]["summary"]
+    )
     assert process_state(rig.cluster.pid(victim)) != "T"
     eventually(lambda: succeeds(lambda: rig.client.put("paused-key", 1, node=victim)), 3.0)
 

@@ -148,3 +148,34 @@ def test_bad_links_and_modes_are_refused(net: ProxyNet) -> None:
         net.cut([("n1", "n9")], "drop")
     with pytest.raises(ValueError, match="no link n1->n1"):
         net.dial("n1", "n1")
+
+
+def test_a_joining_node_gets_a_proxy_on_every_link_and_those_links_can_be_cut(
+    net: ProxyNet,
+) -> None:
+    newcomer = TcpServer(echo=True)
+    try:
+        added = net.add_node("n9", newcomer.port)
+        assert set(added) == {(n, "n9") for n in NODES} | {("n9", n) for n in NODES}
+        assert round_trip(net, "n1", "n9") == b"ping"
+        assert round_trip(net, "n9", "n2") == b"ping"
+        net.cut([("n1", "n9")], "refuse")
+        with pytest.raises(OSError):
+            round_trip(net, "n1", "n9", timeout_s=1.0)
+        net.heal()
+        assert round_trip(net, "n1", "n9") == b"ping"
+        assert net.add_node("n9", newcomer.port) == []  # already there
+    finally:
+        newcomer.close()
+
+
+def test_toxics_of_the_toxic_fault_go_on_and_come_off_without_touching_cuts(
+    net: ProxyNet,
+) -> None:
+    net.cut([("n2", "n3")], "drop")
+    net.add_toxic([("n1", "n2")], "limit_data", {"bytes": 2})
+    assert net.state()[("n1", "n2")].toxics == ("zynamo-toxic-limit_data",)
+    net.remove_toxics()
+    assert net.state()[("n1", "n2")].healthy
+    assert not net.state()[("n2", "n3")].healthy  # the partition is the partition's to heal
+    net.heal()

@@ -52,40 +52,43 @@ def disk() -> Iterator[list[DiskNemesis]]:
     def start_value(opts: NemesisOptions, rng: random.Random) -> dict[str, Any]:
         return {"node": rng.choice(NODES)}
 
-    register_fault(Fault("disk", build, start_value))
+    register_fault(Fault("fill-disk", build, start_value))
     try:
         yield built
     finally:
-        unregister_fault("disk")
+        unregister_fault("fill-disk")
 
 
 def test_a_registered_fault_is_accepted_scheduled_dispatched_and_healed(
     disk: list[DiskNemesis],
 ) -> None:
-    assert "disk" in fault_names() and parse_packages("kill,disk") == ("kill", "disk")
-    schedule = Schedule("disk", 1.0, random.Random(3), NODES)
+    assert "fill-disk" in fault_names() and parse_packages("kill,fill-disk") == (
+        "kill",
+        "fill-disk",
+    )
+    schedule = Schedule("fill-disk", 1.0, random.Random(3), NODES)
     start = schedule.next_op()
-    assert start is not None and start.f == "start-disk" and start.value["node"] in NODES
+    assert start is not None and start.f == "start-fill-disk" and start.value["node"] in NODES
     env = MemoryEnvironment(NODES)
     env.start()
-    nemesis = build_nemesis("disk,kill", env=env, rng=random.Random(1))
+    nemesis = build_nemesis("fill-disk,kill", env=env, rng=random.Random(1))
     assert nemesis.invoke(start) == {"full": [start.value["node"]]}
     killed = nemesis.invoke(FaultOp("start-kill", {"targets": "one"}))["nodes"]
     assert env.running == set(NODES) - set(killed)
     nemesis.heal()
     assert disk[-1].full == set() and disk[-1].heals == 1
     assert env.running == set(NODES)
-    assert schedule.final_ops() == [FaultOp("stop-disk")]
+    assert schedule.final_ops() == [FaultOp("stop-fill-disk")]
 
 
 def test_errors_for_unknown_faults_name_the_registered_ones(disk: list[DiskNemesis]) -> None:
-    with pytest.raises(ValueError, match=r"accepted: none, partition, .*membership, disk"):
+    with pytest.raises(ValueError, match=r"accepted: none, partition, .*membership, .*fill-disk"):
         parse_packages("flood")
-    with pytest.raises(ValueError, match=r"fault one of partition, .*, disk"):
+    with pytest.raises(ValueError, match=r"fault one of partition, .*, fill-disk"):
         check_op(FaultOp("start-flood"))
-    with pytest.raises(ValueError, match=r"--nemesis: 'flood' is not one of none, .*, disk"):
+    with pytest.raises(ValueError, match=r"--nemesis: 'flood' is not one of none, .*, fill-disk"):
         zynamo_options.TestOptions(nemesis=("flood",))
-    assert zynamo_options.TestOptions(nemesis=("disk",)).faults == ("disk",)
+    assert zynamo_options.TestOptions(nemesis=("fill-disk",)).faults == ("fill-disk",)
 
 
 def test_an_unregistered_fault_is_no_longer_accepted() -> None:
@@ -98,7 +101,7 @@ def test_an_unregistered_fault_is_no_longer_accepted() -> None:
 
 def test_names_are_unique_and_usable(disk: list[DiskNemesis]) -> None:
     with pytest.raises(ValueError, match="already registered"):
-        register_fault(Fault("disk", lambda env, rng, opts: DiskNemesis(env)))
+        register_fault(Fault("fill-disk", lambda env, rng, opts: DiskNemesis(env)))
     for bad in ("", "none", "a,b", "a+b"):
         with pytest.raises(ValueError, match="fault name"):
             register_fault(Fault(bad, lambda env, rng, opts: DiskNemesis(env)))

@@ -67,6 +67,7 @@ def test_start_values_come_from_the_options(seed: int) -> None:
         kill_targets=("majority", ("n1", "n2")),
         latency_ms=70,
         jitter_ms=7,
+        clock_modes=("bump", "strobe"),
     )
     schedule = Schedule(PACKAGES, 1.0, random.Random(seed), NODES, options)
     for op in run(schedule, 40):

@@ -112,6 +112,8 @@ def test_workloads_name_the_checkers_that_judge_them() -> None:
         "lost-versions",
         "leftovers",
         "nemesis",
+        "invariants",
+        "coverage",
         "stats",
     ]
     assert [c.name for c in RegisterWorkload.checkers] == [
@@ -121,6 +123,8 @@ def test_workloads_name_the_checkers_that_judge_them() -> None:
         "lost-versions",
         "leftovers",
         "nemesis",
+        "invariants",
+        "coverage",
         "stats",
     ]
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from nemesis.options import NemesisOptions
 from zynamo.determinism import compare_runs, first_difference
 from zynamo.options import TestOptions as Options
 from zynamo.reproduce import reproduce_command
@@ -132,3 +133,10 @@ def test_the_reproduce_command_names_what_differs_from_the_defaults() -> None:
     )
     assert reproduce_command(Options(seed=0)) == "zynamo test --seed 0"
     assert "also set (no flag): active_keys=5" in reproduce_command(Options(active_keys=5))
+    nemesis = NemesisOptions(disk_modes=("power-loss",), disk_targets=("all", ("n1", "n2")))
+    assert reproduce_command(
+        Options(env="sim", seed=4, sync="off", nemesis=("disk",), nemesis_options=nemesis)
+    ) == (
+        "zynamo test --env sim --nemesis disk --sync off --seed 4"
+        " --disk-targets all,n1+n2 --disk-modes power-loss"
+    )

@@ -5,22 +5,28 @@ Entering it starts Toxiproxy (the embedded server, or uses the one at ``toxiprox
 creates one proxy per ordered pair of nodes; ``start`` starts the nodes; leaving it closes the
 admin channel, deletes the proxies and stops the embedded Toxiproxy. Faults act on the
 ``LocalCluster`` (kill -9, SIGSTOP/SIGCONT, restart on the same data, join/leave), on the
-``ProxyNet`` (cut, slow) and through the nodes' admin channel (clock offsets). From ``start``
-to ``stop`` a thread polls every node's event journal (``zynamo.env.journals``), which
-``collect_logs`` writes beside the logs. Does process, network and file I/O.
+``ProxyNet`` (cut, slow, toxics) and through the nodes' admin channel (clock offsets, message
+faults in the node's transport). It also offers the optional capabilities of
+``nemesis.environment``: ``StorageFaults`` (power loss with ``cluster.storage``'s model of
+unsynced writes, a database file damaged), ``MessageFaults`` (the node's ``message-faults``
+admin op) and ``Placement`` (a key's primaries, from the ring a live node holds). From
+``start`` to ``stop`` a thread polls every node's event journal (``zynamo.env.journals``),
+which ``collect_logs`` writes beside the logs. Does process, network and file I/O.
 """
 
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import time
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from cluster.core import ClusterConfig
-from cluster.net import AsyncClient, LocalCluster
+from cluster.core import ClusterConfig, Ring
+from cluster.net import AsyncClient, ClientError, ClusterError, LocalCluster
+from cluster.storage import REFUSAL, damage_file, lose_unsynced_writes
 from nemesis.environment import AdminChannel, Network
 from nemesis.membership import MembershipCluster
 from nemesis.network import ProxyNet
@@ -30,6 +36,34 @@ from workloads.client import Client
 from workloads.protocol_client import ProtocolClient
 from zynamo.env.journals import JournalCollector, JournalPoller
 from zynamo.env.realtime import RealTime
+
+DB_FILE = "data.sqlite3"  # a node's store in its directory (cluster.net.server)
+
+
+class ProxiedMembership:
+    """Join and leave on the ``LocalCluster``; a node that joins gets proxies for its links
+    first, so every link of the newcomer can be cut and slowed like the others."""
+
+    def __init__(self, cluster: LocalCluster, net: ProxyNet | None) -> None:
+        self.cluster = cluster
+        self.net = net
+
+    @property
+    def nodes(self) -> tuple[str, ...]:
+        return self.cluster.nodes
+
+    def leave(self, node: str) -> Any:
+        return self.cluster.leave(node)
+
+    def join(self, node: str | None = None) -> Any:
+        net = self.net
+        if net is None:
+            return self.cluster.join(node)
+
+        def add_links(name: str, port: int) -> None:
+            net.add_node(name, port)
+
+        return self.cluster.join(node, before_start=add_links)
 
 
 class RealEnvironment(RealTime):
@@ -41,11 +75,13 @@ class RealEnvironment(RealTime):
         config: ClusterConfig,
         toxiproxy_url: str | None = None,
         seed: int | None = None,
+        sync: str = "normal",
     ) -> None:
         self.directory = directory
         self.config = config
         self.toxiproxy_url = toxiproxy_url
         self.seed = seed
+        self.sync = sync
         self._stack = ExitStack()
         self._url = ""
         self._net: ProxyNet | None = None
@@ -62,7 +98,9 @@ class RealEnvironment(RealTime):
             )
             self._url = self.toxiproxy_url or toxiproxy.url
             net = ProxyNet(toxiproxy, self.config.nodes, prefix=f"zynamo-{os.getpid()}-")
-            cluster = LocalCluster(self.directory / "cluster", self.config, dial=net.dial)
+            cluster = LocalCluster(
+                self.directory / "cluster", self.config, dial=net.dial, sync=self.sync
+            )
             net.setup(cluster.ports)
             stack.callback(net.teardown)
             admin = AdminChannel(cluster.endpoints)
@@ -91,12 +129,85 @@ class RealEnvironment(RealTime):
 
     @property
     def membership(self) -> MembershipCluster | None:
-        return self._running()
+        return ProxiedMembership(self._running(), self._net)
 
     def admin(self, node: str, op: str, /, **args: Any) -> Any:
         if self._admin is None:
             raise RuntimeError("RealEnvironment: enter it (with ...) before using it")
         return self._admin(node, op, **args)
+
+    # --- optional fault capabilities (nemesis.environment)
+
+    @property
+    def sync_mode(self) -> str:
+        return self.sync
+
+    def _db_path(self, node: str) -> Path:
+        return self._running().node_dir(node) / DB_FILE
+
+    def power_loss(self, node: str) -> dict[str, Any]:
+        """``kill -9``, then the disk keeps only what was synced (``lose_unsynced_writes``)."""
+        self._running().kill(node)
+        return lose_unsynced_writes(self._db_path(node), self.sync).to_json()
+
+    def corrupt(self, node: str, mode: str, rng: random.Random) -> dict[str, Any]:
+        """Stop the node cleanly (its store checkpoints into the file), then damage the file."""
+        self._running().stop_node(node)
+        return damage_file(self._db_path(node), mode, rng)
+
+    def restart(self, node: str) -> dict[str, Any]:
+        """Start a node a storage fault left down; ``refused`` is its refusal line if it found
+        its store damaged."""
+        cluster = self._running()
+        try:
+            cluster.start_node(node)
+        except ClusterError as err:
+            log = cluster.log_path(node)
+            lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+            refusals = [line for line in lines if REFUSAL in line]
+            return {"started": False, "refused": refusals[-1] if refusals else str(err)}
+        return {"started": True, "refused": None}
+
+    def set_message_faults(
+        self,
+        node: str,
+        *,
+        drop: float,
+        duplicate: float,
+        reorder: float,
+        delay: float,
+        delay_ms: int,
+        seed: int,
+    ) -> dict[str, int]:
+        reply = self.admin(
+            node,
+            "message-faults",
+            drop=drop,
+            duplicate=duplicate,
+            reorder=reorder,
+            delay=delay,
+            delay_ms=delay_ms,
+            seed=seed,
+        )
+        return dict(reply["counts"])
+
+    def clear_message_faults(self, node: str) -> dict[str, int]:
+        return dict(self.admin(node, "message-faults")["counts"])
+
+    def preference_list(self, key: str) -> tuple[str, ...]:
+        """The primaries of ``key`` in the ring a live node holds (the initial ring if none
+        answers)."""
+        cluster = self._running()
+        for node in cluster.nodes:
+            if not cluster.is_running(node) or cluster.is_paused(node):
+                continue
+            try:
+                ring = Ring.from_json(self.admin(node, "ring"))
+            except (ClientError, ValueError, KeyError, TypeError):
+                continue
+            return tuple(ring.primaries(key, self.config.n))
+        ring = Ring.build(self.config.nodes, self.config.partitions)
+        return tuple(ring.primaries(key, self.config.n))
 
     # --- the run around the faults
 

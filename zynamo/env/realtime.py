@@ -8,7 +8,7 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-from nemesis.environment import Clock, WallClock
+from nemesis.timekeeping import Clock, WallClock
 
 T = TypeVar("T")
 

@@ -14,7 +14,16 @@ it). The faults are the real environment's, acting on the simulator:
 - membership: ``leave`` asks the node to hand off and leave, and waits in virtual time until
   every member knows it left; ``join`` brings a node (back) in;
 - admin: answered at once, as the harness's control channel — not part of the network under
-  test (clock offsets, replica dumps, status).
+  test (clock offsets, replica dumps, status);
+- storage (``nemesis.environment.StorageFaults``): ``power_loss`` crashes a node and its
+  in-memory store loses what its ``sync`` mode had not synced (``cluster.storage.MemoryStore``
+  models SQLite's log and checkpoints); ``corrupt`` stops a node whose store the node will then
+  find damaged and refuse to start on, as the real node does with its page checksums;
+- messages (``MessageFaults``): drop, duplicate, reorder, delay a node's peer messages, with the
+  real transport's fault model (``cluster.core.MessageFaults``);
+- placement: a key's primaries in the simulated cluster's current ring.
+
+Toxiproxy's toxics have no meaning here (there is no proxy): ``--nemesis toxic`` says so.
 
 A blocking fault operation (a strobe, a leave) runs in turns with the loop
 (``cluster.sim.workers``), so the workload goes on meanwhile, deterministically. Node log lines
@@ -26,6 +35,7 @@ written as ``<node>.log``; each node's event journal is read just before the nod
 
 from __future__ import annotations
 
+import random
 import threading
 from collections.abc import Callable, Coroutine, Iterable
 from pathlib import Path
@@ -40,9 +50,11 @@ from cluster.sim import (
     run_blocking,
     worker_sleep,
 )
-from nemesis.environment import Clock, Link, Network
+from cluster.storage import REFUSAL
+from nemesis.environment import Link, Network
 from nemesis.membership import MembershipCluster
 from nemesis.process import ProcessCluster
+from nemesis.timekeeping import Clock
 from workloads.client import Client
 from workloads.protocol_client import ProtocolClient
 from zynamo.env.journals import JournalCollector
@@ -126,11 +138,12 @@ class SimNetwork:
 class SimEnvironment:
     """``zynamo.env.base.Environment`` on the deterministic simulator (see the module)."""
 
-    def __init__(self, config: ClusterConfig, seed: int) -> None:
+    def __init__(self, config: ClusterConfig, seed: int, sync: str = "normal") -> None:
         self.config = config
         self.seed = seed
         # Warnings are kept in the node logs for the report, never fatal to the harness.
-        self.sim = Simulator(config, seed=seed, expected_logs=[""])
+        self.sim = Simulator(config, seed=seed, expected_logs=[""], sync=sync)
+        self.damaged: dict[str, str] = {}  # node -> how its store was damaged
         self.loop = VirtualTimeLoop(self.sim)
         self._clock = SimClock(self)
         self._net = SimNetwork(self.sim, config.nodes)
@@ -169,7 +182,9 @@ class SimEnvironment:
 
     @property
     def endpoints(self) -> dict[str, str]:
-        return {node: f"sim://{node}" for node in self.nodes}
+        """Every node ever started, members or not: a request to one that left (or refuses to
+        start) fails as a connection would, rather than being refused by the client."""
+        return {node: f"sim://{node}" for node in self.sim.names}
 
     def is_running(self, node: str) -> bool:
         return node in self.sim.nodes and node not in self.sim.down
@@ -184,6 +199,8 @@ class SimEnvironment:
     def start_node(self, node: str, timeout_s: float = 0.0) -> None:
         if self.is_running(node):
             return
+        if node in self.damaged:
+            raise RuntimeError(f"node {node}: {REFUSAL} {self.damaged[node]}")
         self.sim.restart(node)
 
     def pause(self, node: str) -> None:
@@ -203,8 +220,13 @@ class SimEnvironment:
         if not others:
             raise ValueError(f"cannot remove {node}: no other node of the cluster is running")
         running = self.is_running(node) and not self.is_paused(node)
-        self.admin(node if running else others[0], "leave", node=node, force=not running)
         deadline = self._clock.now() + LEAVE_TIMEOUT_S
+        # A node that joined moments ago may not be in the ring yet: it can leave once it is.
+        while running and node not in self.sim.ring().owners:
+            if self._clock.now() >= deadline:
+                raise ValueError(f"{node} never entered the ring, so it cannot leave it")
+            self._clock.sleep(POLL_S)
+        self.admin(node if running else others[0], "leave", node=node, force=not running)
         while not self._left_everywhere(node, others, running):
             if self._clock.now() >= deadline:
                 raise ValueError(f"{node} did not hand off its data within {LEAVE_TIMEOUT_S} s")
@@ -238,6 +260,56 @@ class SimEnvironment:
             self.sim.join(node)
         return node
 
+    # --- optional fault capabilities (nemesis.environment)
+
+    @property
+    def sync_mode(self) -> str:
+        return self.sim.sync
+
+    def power_loss(self, node: str) -> dict[str, Any]:
+        """Crash ``node``; its store keeps only what its sync mode had synced."""
+        self._journals.poll([node])
+        lost, rolled_back = self.sim.power_loss(node)
+        return {"sync": self.sim.sync, "transactions_lost": lost, "keys_rolled_back": rolled_back}
+
+    def corrupt(self, node: str, mode: str, rng: random.Random) -> dict[str, Any]:
+        """Stop ``node``; its store is damaged (``bitflip`` or ``truncate``), which the node
+        finds when it starts again, and refuses to serve from."""
+        if mode not in ("bitflip", "truncate"):
+            raise ValueError(f"damage mode {mode!r}: accepted: bitflip, truncate")
+        self.kill(node)
+        where = rng.randrange(1 << 20)
+        self.damaged[node] = f"{mode} at byte {where} of its store"
+        return {"file": f"sim://{node}/store", "mode": mode, "offset": where}
+
+    def restart(self, node: str) -> dict[str, Any]:
+        """Start a node a storage fault left down; a damaged one refuses, with its line."""
+        if node in self.damaged:
+            return {"started": False, "refused": f"{REFUSAL} {self.damaged[node]}"}
+        self.start_node(node)
+        return {"started": True, "refused": None}
+
+    def set_message_faults(
+        self,
+        node: str,
+        *,
+        drop: float,
+        duplicate: float,
+        reorder: float,
+        delay: float,
+        delay_ms: int,
+        seed: int,
+    ) -> dict[str, int]:
+        settings = {"drop": drop, "duplicate": duplicate, "reorder": reorder, "delay": delay}
+        reply = self.sim.set_message_faults(node, {**settings, "delay_ms": delay_ms, "seed": seed})
+        return dict(reply["counts"])
+
+    def clear_message_faults(self, node: str) -> dict[str, int]:
+        return dict(self.sim.set_message_faults(node, {})["counts"])
+
+    def preference_list(self, key: str) -> tuple[str, ...]:
+        return tuple(self.sim.ring().primaries(key, self.config.n))
+
     # --- FaultEnvironment
 
     @property
@@ -254,6 +326,9 @@ class SimEnvironment:
 
     def admin(self, node: str, op: str, /, **args: Any) -> Any:
         args.pop("timeout_ms", None)
+        if op == "shell" and self.is_running(node) and not self.is_paused(node):
+            # What the real node's shell says of its transport: sends its cut links dropped.
+            return {"dropped_sends": self.sim.dropped_sends.get(node, 0)}
         reply = self.sim.admin_now(node, op, args)
         if reply is None:
             raise ClientError("timeout: no reply (node down or paused)", False, node)

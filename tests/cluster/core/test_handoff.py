@@ -175,3 +175,24 @@ def test_fallback_writes_after_a_handoff_do_not_reuse_event_names() -> None:
     write_through_fallback("first")
     write_through_fallback("second")
     assert sorted(sim.get(key, node=primaries[0], r=3).values) == ["first", "second"]
+
+
+def test_with_hinted_handoff_off_a_down_primary_is_left_out_and_no_hint_is_kept() -> None:
+    sim = make_sim(hinted_handoff=False)
+    key = "cart"
+    primaries, fallback = walk(sim, key)[:3], walk(sim, key)[3]
+    sim.crash(primaries[2])
+    sim.run_for(2000)
+    put = sim.put(key, ["apple"], node=primaries[0], w=2)
+    assert put.ok and put.fallbacks == []
+    assert hints_held(sim, fallback) == {}
+    assert w3_refused(sim, key, primaries[0])  # two primaries up: W=3 cannot be met
+    sim.restart(primaries[2])
+    sim.run_for(5000)
+    # Nothing hands the write back: the owner still misses it (read repair or anti-entropy
+    # would be what repairs it).
+    assert sim.replica_values(key)[primaries[2]] == ([], False)
+
+
+def w3_refused(sim: Simulator, key: str, node: str) -> bool:
+    return not sim.put(key, ["pear"], node=node, w=3).ok

@@ -118,11 +118,11 @@ def test_a_second_store_cannot_open_a_database_in_use(tmp_path: Path) -> None:
 
 
 def test_sqlite_rejects_an_unknown_sync_mode(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="sync must be one of normal, full"):
+    with pytest.raises(ValueError, match="sync must be one of off, normal, full"):
         SqliteStore(tmp_path / "x.sqlite3", sync="sometimes")
 
 
-@pytest.mark.parametrize("sync", ["normal", "full"])
+@pytest.mark.parametrize("sync", ["off", "normal", "full"])
 def test_acknowledged_writes_survive_sigkill_of_the_writer(tmp_path: Path, sync: str) -> None:
     """A process writes without end, reporting each write once ``put`` returned (the ack); it
     is SIGKILLed mid-stream, and every write it reported is there when the database reopens."""

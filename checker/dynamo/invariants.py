@@ -1,0 +1,231 @@
+"""Protocol invariants checked over the nodes' own event journals, the way TigerBeetle's state
+checkers hold a replica to its protocol: each finding names the events that break a rule.
+Pure, no I/O (``checker.dynamo.journals`` reads the files).
+
+The rules (issue 16, item 4), each a ``kind`` of finding:
+
+- ``dot-reused`` — a version's dot is never reused for different contents: two
+  ``version-created`` events of one key with one dot must write the same value (dotted version
+  vectors only; per-node vector clocks reuse version names by design and lww names versions by
+  wall time, so under those the rule is not judged);
+- ``hint-deleted-unacknowledged`` — a hint (or a transferred key) is deleted only after its
+  owner acknowledged it: every key of a ``hint-delivered`` / ``transfer-delivered`` event must
+  appear in a ``handoff-received`` from the same node in every target's journal, no later than
+  the deletion (judged only where the target's journal is whole);
+- ``read-repair-lost`` — a read repair reaches its stale replica: every target of a
+  ``read-repair`` event (other than the coordinator) records a ``replica-write`` marked
+  ``repair`` from that coordinator for that key within ``REPAIR_WINDOW_NS`` (judged only when
+  no fault was active in that stretch, as a fault may legitimately drop it, and when the
+  journals go on that long: the nodes stop soon after the final reads);
+- ``peer-not-up-again`` — a peer that speaks again is seen up again: at the end of the run no
+  node still suspects a member of the ring it last adopted (every node was healed and
+  answered by then).
+
+A tombstone reaped only when every primary holds it and a put acknowledged only after its
+coordinator's write committed need events the journal does not record yet (which replicas
+hold a tombstone; the commit of a write); they are listed under ``not_judged``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any
+
+from checker.dynamo.journals import Event, by_node, fault_windows, last_life, overlaps, whole
+
+REPAIR_WINDOW_NS = 2_000_000_000  # a read repair is one message: 2 s is ample
+CLOCK_SLACK_NS = 50_000_000  # the real environment aligns node clocks to within a round trip
+MAX_FINDINGS = 20  # findings listed in full; the counts cover all
+
+
+def _finding(kind: str, message: str, events: list[Event]) -> dict[str, Any]:
+    named = [{k: e.get(k) for k in ("node", "generation", "seq", "time", "kind")} for e in events]
+    return {"kind": kind, "message": message, "events": named}
+
+
+def dot_reuse(events: list[Event]) -> list[dict[str, Any]]:
+    """Two versions of one key under one dot with different values."""
+    seen: dict[tuple[str, str], Event] = {}
+    findings = []
+    for event in events:
+        if event.get("kind") != "version-created" or not event.get("dot"):
+            continue
+        name = (str(event.get("key")), str(event["dot"]))
+        first = seen.setdefault(name, event)
+        if first is not event and _json(first.get("value")) != _json(event.get("value")):
+            findings.append(
+                _finding(
+                    "dot-reused",
+                    f"dot {name[1]} of key {name[0]} named two different versions:"
+                    f" {_json(first.get('value'))} ({first.get('node')}) and"
+                    f" {_json(event.get('value'))} ({event.get('node')})",
+                    [first, event],
+                )
+            )
+    return findings
+
+
+def unacknowledged_deletions(nodes: dict[str, list[Event]]) -> tuple[list[dict[str, Any]], int]:
+    """Hints and transfers deleted before every target acknowledged them; also how many
+    deletions could not be judged (a target's journal is missing or has gaps)."""
+    received: dict[tuple[str, str, str], list[int]] = defaultdict(list)  # (target, src, key)
+    for node, node_events in nodes.items():
+        for event in node_events:
+            if event.get("kind") == "handoff-received":
+                for key in event.get("keys") or ():
+                    received[(node, str(event.get("src")), str(key))].append(int(event["time"]))
+    findings = []
+    not_judged = 0
+    for node, node_events in nodes.items():
+        for event in node_events:
+            if event.get("kind") not in ("hint-delivered", "transfer-delivered"):
+                continue
+            deleted_at = int(event["time"])
+            for target in event.get("to") or ():
+                target = str(target)
+                if target not in nodes or not whole(nodes[target]):
+                    not_judged += 1
+                    continue
+                missing = [
+                    str(key)
+                    for key in event.get("keys") or ()
+                    if not any(
+                        t <= deleted_at + CLOCK_SLACK_NS
+                        for t in received.get((target, node, str(key)), ())
+                    )
+                ]
+                if missing:
+                    what = "hints" if event["kind"] == "hint-delivered" else "transferred keys"
+                    findings.append(
+                        _finding(
+                            "hint-deleted-unacknowledged",
+                            f"{node} deleted {what} {', '.join(sorted(missing)[:5])}"
+                            f" (owner {event.get('owner') or target}) before {target}"
+                            " acknowledged receiving them: no handoff-received from"
+                            f" {node} in {target}'s journal",
+                            [event],
+                        )
+                    )
+    return findings, not_judged
+
+
+def lost_read_repairs(
+    nodes: dict[str, list[Event]], windows: list[tuple[int, int]]
+) -> tuple[list[dict[str, Any]], int]:
+    """Read repairs sent in a quiet stretch that never reached their target; also how many
+    were not judged (a fault was active, or the target's journal has gaps)."""
+    repaired: dict[tuple[str, str, str], list[int]] = defaultdict(list)  # (target, src, key)
+    for node, node_events in nodes.items():
+        for event in node_events:
+            if event.get("kind") == "replica-write" and event.get("repair"):
+                repaired[(node, str(event.get("src")), str(event.get("key")))].append(
+                    int(event["time"])
+                )
+    # The journals end when the nodes stop: a repair sent in the last moments may still have
+    # been on its way.
+    observed_until = max((int(e["time"]) for es in nodes.values() for e in es), default=0)
+    findings = []
+    not_judged = 0
+    for node, node_events in nodes.items():
+        for event in node_events:
+            if event.get("kind") != "read-repair":
+                continue
+            sent = int(event["time"])
+            for target, _hint_for in event.get("to") or ():
+                if target == node:
+                    continue  # the coordinator merged its own copy in place
+                if (
+                    target not in nodes
+                    or not whole(nodes[target])
+                    or overlaps(windows, sent - CLOCK_SLACK_NS, sent + REPAIR_WINDOW_NS)
+                    or sent + REPAIR_WINDOW_NS > observed_until
+                ):
+                    not_judged += 1
+                    continue
+                times = repaired.get((str(target), node, str(event.get("key"))), ())
+                if not any(sent - CLOCK_SLACK_NS <= t <= sent + REPAIR_WINDOW_NS for t in times):
+                    findings.append(
+                        _finding(
+                            "read-repair-lost",
+                            f"{node} read-repaired key {event.get('key')} on {target} with no"
+                            " fault active, but no repair write from it reached"
+                            f" {target} within {REPAIR_WINDOW_NS / 1e9:.0f} s",
+                            [event],
+                        )
+                    )
+    return findings, not_judged
+
+
+def peers_left_down(nodes: dict[str, list[Event]]) -> list[dict[str, Any]]:
+    """Members still suspected by some node at the end of the run."""
+    findings = []
+    for node, node_events in nodes.items():
+        if not node_events:
+            continue
+        members: set[str] = set(nodes)
+        view: dict[str, Event] = {}
+        for event in last_life(node_events):
+            kind = event.get("kind")
+            if kind == "ring-changed" and isinstance(event.get("members"), list):
+                members = {str(m) for m in event["members"]}
+            elif kind in ("peer-down", "peer-up"):
+                view[str(event.get("peer"))] = event
+        for peer, event in sorted(view.items()):
+            if event.get("kind") == "peer-down" and peer in members and peer != node:
+                findings.append(
+                    _finding(
+                        "peer-not-up-again",
+                        f"{node} still suspects {peer} at the end of the run, though every node"
+                        " was healed and answering",
+                        [event],
+                    )
+                )
+    return findings
+
+
+def check_invariants(
+    records: list[dict[str, Any]], events: list[Event] | None, versioning: str | None = None
+) -> dict[str, Any]:
+    """The protocol invariants over the run's journals (``events``: every node's, as
+    ``checker.dynamo.journals.read_journals`` gives them) and the history's fault windows."""
+    if not events:
+        return {"valid": True, "events": 0, "skipped": "no node journals were given"}
+    nodes = by_node(events)
+    findings: list[dict[str, Any]] = []
+    not_judged: dict[str, Any] = {
+        "reaped-only-when-every-primary-holds-it": "the journal does not record tombstones held",
+        "acknowledged-only-after-commit": "the journal does not record commits",
+    }
+    if versioning in (None, "dvv"):
+        findings += dot_reuse(events)
+    else:
+        not_judged["dot-reused"] = f"{versioning} names versions without unique dots"
+    deletions, unjudged_deletions = unacknowledged_deletions(nodes)
+    repairs, unjudged_repairs = lost_read_repairs(nodes, fault_windows(records))
+    findings += deletions + repairs + peers_left_down(nodes)
+    counts: dict[str, int] = defaultdict(int)
+    for finding in findings:
+        counts[finding["kind"]] += 1
+    result: dict[str, Any] = {
+        "valid": not findings,
+        "events": len(events),
+        "nodes": sorted(nodes),
+        "incomplete_journals": sorted(n for n, e in nodes.items() if not whole(e)),
+        "findings_by_kind": dict(counts),
+        "not_judged": {
+            **not_judged,
+            "handoff-deletions-without-whole-target-journal": unjudged_deletions,
+            "read-repairs-in-fault-windows-or-at-the-end": unjudged_repairs,
+        },
+    }
+    if findings:
+        result["findings"] = findings[:MAX_FINDINGS]
+        result["summary"] = f"{len(findings)} protocol invariant(s) broken: " + "; ".join(
+            f["message"] for f in findings[:2]
+        )
+    return result
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))

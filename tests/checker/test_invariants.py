@@ -1,0 +1,177 @@
+"""The protocol invariants over node journals: each broken rule is a finding naming its
+events, and a journal that cannot judge a rule says so rather than accuse."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from checker.api import check_records
+from checker.dynamo import CoverageChecker, InvariantsChecker, check_invariants
+from checker.dynamo.journals import fault_windows, read_journals, whole
+
+S = 1_000_000_000
+
+
+class Journals:
+    """Builds node journals the way a run writes them: per node, counted from 1 per process."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self._seq: dict[str, int] = {}
+
+    def add(self, node: str, time_s: float, kind: str, **fields: Any) -> dict[str, Any]:
+        if kind == "start":
+            self._seq[node] = 0
+        self._seq[node] = self._seq.get(node, 0) + 1
+        event = {"time": int(time_s * S), "node": node, "generation": 1,
+                 "seq": self._seq[node], "kind": kind, **fields}  # fmt: skip
+        self.events.append(event)
+        return event
+
+    def started(self, *nodes: str) -> Journals:
+        for node in nodes:
+            self.add(node, 0, "start")
+        return self
+
+
+def kinds(result: dict[str, Any]) -> list[str]:
+    return [f["kind"] for f in result.get("findings", [])]
+
+
+def test_a_dot_naming_two_values_is_a_finding_under_dvv_only() -> None:
+    j = Journals().started("n1")
+    j.add("n1", 1, "version-created", key="k1", dot="n1:2", value=[1, 2, 3])
+    j.add("n1", 2, "version-created", key="k1", dot="n1:2", value=[1, 2, 4])
+    j.add("n1", 3, "version-created", key="k2", dot="n1:2", value=[9])  # another key: fine
+    result = check_invariants([], j.events, "dvv")
+    assert result["valid"] is False
+    assert kinds(result) == ["dot-reused"]
+    assert "dot n1:2 of key k1" in result["findings"][0]["message"]
+    assert [e["seq"] for e in result["findings"][0]["events"]] == [2, 3]
+    # Per-node vector clocks reuse version names by design: not judged, not accused.
+    vclock = check_invariants([], j.events, "vclock")
+    assert vclock["valid"] is True and "dot-reused" in vclock["not_judged"]
+
+
+def test_a_hint_deleted_before_its_owner_received_it_is_a_finding() -> None:
+    j = Journals().started("n1", "n3")
+    j.add("n3", 5, "handoff-received", src="n1", keys=["k1"], applied=["k1"])
+    j.add("n1", 5.01, "hint-delivered", to=["n3"], owner="n3", keys=["k1"], kept=[])
+    assert check_invariants([], j.events)["valid"] is True
+    j.add("n1", 9, "hint-delivered", to=["n3"], owner="n3", keys=["k2", "k7"], kept=[])
+    result = check_invariants([], j.events)
+    assert kinds(result) == ["hint-deleted-unacknowledged"]
+    assert "n1 deleted hints k2, k7 (owner n3) before n3" in result["findings"][0]["message"]
+
+
+def test_a_deletion_is_not_judged_when_the_owners_journal_has_a_gap() -> None:
+    j = Journals().started("n1", "n3")
+    j.add("n1", 9, "hint-delivered", to=["n3"], owner="n3", keys=["k2"], kept=[])
+    j.events[1]["seq"] = 5  # n3's journal lost events 2-4 (a kill between two polls)
+    j.events.insert(1, {**j.events[1], "seq": 1, "kind": "start"})
+    j.events.pop(2)
+    j.add("n3", 1, "peer-up", peer="n1")["seq"] = 7
+    result = check_invariants([], j.events)
+    assert result["valid"] is True
+    assert result["not_judged"]["handoff-deletions-without-whole-target-journal"] == 1
+    assert result["incomplete_journals"] == ["n3"]
+
+
+def test_a_read_repair_that_never_arrives_is_a_finding_outside_fault_windows() -> None:
+    j = Journals().started("n1", "n2")
+    j.add("n1", 0.5, "read-repair", key="k1", to=[["n2", None], ["n1", None]])
+    j.add("n2", 0.502, "replica-write", key="k1", src="n1", repair=True, applied=True)
+    j.add("n1", 3, "read-repair", key="k1", to=[["n2", None]])  # never arrives
+    j.add("n2", 6, "peer-up", peer="n1")  # the journals go on long enough to judge it
+    result = check_invariants([], j.events)
+    assert kinds(result) == ["read-repair-lost"]
+    assert "n1 read-repaired key k1 on n2" in result["findings"][0]["message"]
+    # The same loss while a partition was active may be the partition's doing: not judged.
+    history = [
+        {"process": "nemesis", "type": "invoke", "f": "start-partition", "time": int(2.6 * S)},
+        {"process": "nemesis", "type": "info", "f": "stop-partition", "time": 4 * S},
+    ]
+    during = check_invariants(history, j.events)
+    assert during["valid"] is True
+    assert during["not_judged"]["read-repairs-in-fault-windows-or-at-the-end"] == 1
+    # A repair sent as the nodes were being stopped is not judged either.
+    j.events.pop()
+    assert check_invariants([], j.events)["valid"] is True
+
+
+def test_a_peer_still_suspected_at_the_end_is_a_finding_unless_it_left() -> None:
+    j = Journals().started("n1", "n2", "n3")
+    j.add("n1", 1, "peer-down", peer="n2")
+    j.add("n1", 2, "peer-up", peer="n2")
+    j.add("n1", 3, "peer-down", peer="n3")
+    result = check_invariants([], j.events)
+    assert kinds(result) == ["peer-not-up-again"]
+    assert result["findings"][0]["message"].startswith("n1 still suspects n3")
+    j.add("n1", 4, "ring-changed", version=2, moved=3, members=["n1", "n2"])  # n3 left
+    assert check_invariants([], j.events)["valid"] is True
+
+
+def test_a_restarted_node_is_judged_by_its_last_process() -> None:
+    j = Journals().started("n1", "n2")
+    j.add("n1", 1, "peer-down", peer="n2")
+    j.add("n1", 5, "start")  # n1 restarted: it no longer suspects anyone
+    j.add("n1", 6, "peer-restarted", peer="n2", generation=7)  # the peer's generation
+    assert whole([e for e in j.events if e["node"] == "n1"])
+    assert check_invariants([], j.events)["valid"] is True
+
+
+def test_without_journals_the_invariants_are_skipped_and_coverage_says_so() -> None:
+    result = check_records([], (InvariantsChecker(), CoverageChecker()))
+    assert result["valid"] is True
+    assert "skipped" in result["checkers"]["invariants"]
+    assert "no journals" in result["checkers"]["coverage"]["summary"]
+
+
+def test_coverage_counts_paths_and_names_those_never_run() -> None:
+    j = Journals().started("n1", "n2")
+    j.add("n1", 1, "version-created", key="k", dot="n1:1", value=[1], hint_for=None, siblings=2)
+    j.add("n1", 2, "version-created", key="k", dot="n1:2", value=[1], hint_for=None, siblings=1)
+    j.add("n2", 2, "replica-write", key="k", src="n1", hint_for="n3", repair=False)
+    j.add("n2", 3, "hint-delivered", to=["n3"], owner="n3", keys=["k", "j"], kept=[])
+    j.add("n1", 4, "read-repair", key="k", to=[["n2", None]])
+    history = [
+        {"process": 1, "type": "invoke", "f": "add", "key": "k", "time": 0},
+        {"process": 2, "type": "invoke", "f": "add", "key": "k", "time": 1},
+        {"process": 1, "type": "ok", "f": "add", "key": "k", "time": 5},
+        {"process": 2, "type": "ok", "f": "add", "key": "k", "time": 6},
+        {"process": 1, "type": "invoke", "f": "add", "key": "k", "time": 10},
+        {"process": 1, "type": "ok", "f": "add", "key": "k", "time": 11},
+    ]
+    result = check_records(history, (CoverageChecker(),), journals=j.events)
+    coverage = result["checkers"]["coverage"]
+    assert coverage["paths"]["siblings_created"] == 1
+    assert coverage["paths"]["siblings_merged"] == 1
+    assert coverage["paths"]["fallback_writes"] == 1
+    assert coverage["paths"]["hints_delivered"] == 2
+    assert coverage["paths"]["read_repairs"] == 1
+    assert "reaps" in coverage["not_exercised"]
+    assert coverage["contention"] == {
+        "writes": 3, "concurrent_writes": 2, "concurrent_fraction": 0.6667, "keys_written": 1,
+    }  # fmt: skip
+    assert "idle:" in coverage["summary"]
+
+
+def test_fault_windows_span_overlapping_faults() -> None:
+    history = [
+        {"process": "nemesis", "type": "invoke", "f": "start-partition", "time": 10},
+        {"process": "nemesis", "type": "invoke", "f": "start-kill", "time": 20},
+        {"process": "nemesis", "type": "info", "f": "stop-kill", "time": 30},
+        {"process": "nemesis", "type": "info", "f": "stop-partition", "time": 40},
+        {"process": "nemesis", "type": "invoke", "f": "start-pause", "time": 50},
+    ]
+    assert fault_windows(history) == [(10, 40), (50, 51)]
+
+
+def test_journal_files_are_read_from_the_run_directory(tmp_path: Path) -> None:
+    (tmp_path / "n1.events.jsonl").write_text(
+        json.dumps({"node": "n1", "seq": 1, "kind": "start"}) + "\n" + '{"torn'
+    )
+    (tmp_path / "history.jsonl").write_text("{}\n")
+    assert read_journals(tmp_path) == [{"node": "n1", "seq": 1, "kind": "start"}]
