@@ -201,9 +201,10 @@ def _jsonl_lines(
 
 def _stream_jsonl(handle: TextIO, path: str) -> list[Op]:
     pairer = Pairer(path, "zynamo")
+    ledger = IndexLedger(path)
     for lines, first_number in _line_chunks(handle):
         records, numbers = _jsonl_lines(lines, first_number, path)
-        _pair_records(pairer, records, path, numbers)
+        _pair_records(pairer, records, path, numbers, ledger)
     return pairer.ops()
 
 
@@ -220,18 +221,35 @@ def ops_from_records(
 
 
 def _pair_records(
-    pairer: Pairer, records: list[dict[str, Any]], path: str, lines: list[int] | None
+    pairer: Pairer,
+    records: list[dict[str, Any]],
+    path: str,
+    lines: list[int] | None,
+    ledger: IndexLedger | None = None,
 ) -> None:
+    """Pair the client records. With a ``ledger`` (a file given to ``zynamo check``) a record
+    is refused, naming its line, for a repeated index, a missing process or an f no client
+    has; without one (the harness's own records) records that are not client ones are skipped."""
     invoke = pairer.invoke
     complete = pairer.complete
     for position, record in enumerate(records):
         f = record.get("f")
-        if f not in CLIENT_FUNCTIONS:
-            continue
         process = record.get("process")
-        if process == "nemesis":
+        if ledger is not None and "index" in record:
+            ledger.see(record["index"], position + 1 if lines is None else lines[position])
+        if process == "nemesis" or process == "final":
             continue
+        if f not in CLIENT_FUNCTIONS:
+            if ledger is None:
+                continue
+            number = position + 1 if lines is None else lines[position]
+            if process is None:
+                raise HistoryError(path, number, "a record needs process (a client number)")
+            accepted = ", ".join(sorted(CLIENT_FUNCTIONS))
+            raise HistoryError(path, number, f"unknown f {f!r}; a client's f is one of {accepted}")
         number = position + 1 if lines is None else lines[position]
+        if process is None and ledger is not None:
+            raise HistoryError(path, number, "a record needs process (a client number)")
         kind = record.get("type")
         if kind == "invoke":
             invoke(process, f, record.get("key"), record.get("value"), number)
@@ -239,6 +257,21 @@ def _pair_records(
             complete(process, kind, f, record.get("value"), number)
         else:
             raise HistoryError(path, number, f"type must be invoke, ok, fail or info, not {kind!r}")
+
+
+class IndexLedger:
+    """The ``index`` of every record seen so far: two records with one index are refused,
+    naming the line (a history joined from two files, or cut and pasted)."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._lines: dict[Any, int] = {}
+
+    def see(self, index: Any, number: int) -> None:
+        key = index if isinstance(index, int | str) else repr(index)
+        first = self._lines.setdefault(key, number)
+        if first != number:
+            raise HistoryError(self._path, number, f"index {index!r} again (first on line {first})")
 
 
 # --- Jepsen history.edn --------------------------------------------------------------------
@@ -287,12 +320,17 @@ class _EdnPairing:
         self._independent: bool | None = None
         self._saw_read_or_write = False
         self._waiting: list[tuple[dict[str, Any], int, str, str]] = []
+        self._indices = IndexLedger(path)
 
     def add(self, items: list[tuple[Any, int]]) -> None:
         path = self._path
         for form, number in items:
             if not isinstance(form, dict):
                 raise HistoryError(path, number, f"expected an op map, found {form!r}")
+            if ":process" not in form:
+                raise HistoryError(path, number, "an op map needs :process (a client number)")
+            if ":index" in form:
+                self._indices.see(form[":index"], number)
             process = form.get(":process")
             if not isinstance(process, int) or isinstance(process, bool):
                 continue  # the nemesis and other non-client processes

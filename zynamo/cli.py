@@ -2,8 +2,10 @@
 
 Each subcommand module exposes ``register(subparsers)``, which adds its parser and sets
 ``handler`` (a function taking the parsed namespace and returning an exit code) as a default.
-Exit codes follow Jepsen: 0 valid, 1 invalid, 2 unknown, 254 bad arguments, 255 the harness
-itself failed.
+Exit codes follow Jepsen: 0 valid, 1 invalid, 2 unknown, 254 bad arguments or input, 255 the
+harness itself failed (its traceback is printed); Ctrl-C gives 130. ``main`` guarantees them: a
+closed stdout (``zynamo check ... | head -1``) drops the rest of the output silently and keeps
+the verdict's code, and no exception reaches the user without its traceback and 255.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ EXIT_INVALID = 1
 EXIT_UNKNOWN = 2
 EXIT_BAD_ARGS = 254
 EXIT_HARNESS_FAILED = 255
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 
 # Subcommand modules, in the order `zynamo --help` lists them, with the commands each adds.
 COMMAND_MODULES = {
@@ -31,6 +34,13 @@ COMMAND_MODULES = {
     "zynamo.cmd_toxiproxy": ("toxiproxy",),
     "zynamo.cmd_replay": ("replay", "shrink"),
 }
+
+
+EXIT_CODES_HELP = """exit codes (Jepsen's):
+  0    valid            1    invalid            2    unknown
+  254  bad arguments or input (one line names it; nothing is written)
+  255  the harness itself failed (its traceback is printed)
+  130  interrupted (Ctrl-C)"""
 
 
 class UsageError(Exception):
@@ -51,7 +61,10 @@ def build_parser(command: str | None = None) -> ArgumentParser:
     parser = ArgumentParser(
         prog="zynamo",
         description="Dynamo over ZeroMQ in a Jepsen-style harness.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", "-V", action="version", version=f"zynamo {version()}")
     subparsers = parser.add_subparsers(
         dest="command", metavar="COMMAND", parser_class=ArgumentParser
     )
@@ -62,18 +75,44 @@ def build_parser(command: str | None = None) -> ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    arguments = list(sys.argv[1:] if argv is None else argv)
-    command = next((a for a in arguments if not a.startswith("-")), None)
-    parser = build_parser(command)
-    args = parser.parse_args(arguments)
+def version() -> str:
+    """The installed package's version (pyproject.toml), or "unknown" when run from a tree
+    that was never installed."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed_version
+
     try:
+        return installed_version("zynamo")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from zynamo.exits import guard_stdout
+
+    guard_stdout()
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] in (["--version"], ["-V"]):
+        print(f"zynamo {version()}")
+        return EXIT_VALID
+    command = next((a for a in arguments if not a.startswith("-")), None)
+    try:
+        parser = build_parser(command)
+        args = parser.parse_args(arguments)
         code: int = args.handler(args)
     except UsageError as err:
-        print(f"zynamo {args.command}: error: {err}", file=sys.stderr)
+        name = getattr(locals().get("args"), "command", None) or command or ""
+        print(f"zynamo {name}: error: {err}".replace("  ", " "), file=sys.stderr)
         return EXIT_BAD_ARGS
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print("interrupted (exit 130)", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except SystemExit:
+        raise  # argparse's own exits: --help (0) and bad arguments (254)
+    except BaseException:
+        from zynamo.exits import report_harness_failure
+
+        report_harness_failure()
         return EXIT_HARNESS_FAILED
     return code
 

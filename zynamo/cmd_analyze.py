@@ -17,8 +17,9 @@ from zynamo.verdicts import exit_code, verdict_table
 
 
 def handle(args: argparse.Namespace) -> int:
-    from checker.api import check_records, read_records
+    from checker.api import ModelError, check_records, read_records
     from workloads.catalog import make_workload
+    from zynamo.ci_checkers import extra_checkers
     from zynamo.report import write_report
 
     directory: Path = args.dir
@@ -34,11 +35,20 @@ def handle(args: argparse.Namespace) -> int:
             options = TestOptions.from_json(json.loads(test_json.read_text()))
         except (ValueError, TypeError) as err:
             raise UsageError(f"{test_json}: {err}") from None
+        except OSError as err:
+            raise UsageError(f"{test_json}: cannot be read: {err.strerror}") from None
     try:
         history: list[dict[str, Any]] = read_records(str(history_path))
     except ValueError as err:
         raise UsageError(str(err)) from None
-    results = check_records(history, make_workload(options.workload).checkers, n=options.n)
+    try:
+        checkers = [*make_workload(options.workload).checkers, *extra_checkers(options, directory)]
+        results = check_records(history, checkers, n=options.n)
+    except ModelError as err:
+        raise UsageError(
+            f"{history_path}: the history does not fit the workload {options.workload!r} that"
+            f" {test_json.name} names: {err}"
+        ) from None
     (directory / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     write_report(directory)
     print(verdict_table(results))

@@ -11,19 +11,35 @@ import argparse
 import json
 import random
 import sys
+import time
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nemesis.registry import accepted_packages
 from nemesis.shapes import ACCEPTED_SHAPES, PARTITION_MODES
-from zynamo.cli import EXIT_HARNESS_FAILED, UsageError
+from zynamo.cli import EXIT_CODES_HELP, EXIT_HARNESS_FAILED, EXIT_INTERRUPTED, UsageError
 from zynamo.nemesis_flags import add_nemesis_flags, flag_message, nemesis_values
 from zynamo.options import ENVIRONMENTS, WORKLOADS, TestOptions
 from zynamo.reproduce import reproduce_command
-from zynamo.verdicts import exit_code, verdict_table, verdict_word
+from zynamo.verdicts import exit_code, verdict_table
+
+if TYPE_CHECKING:
+    from zynamo.outcome import RunOutcome
+    from zynamo.shard import Shard
 
 DEFAULTS = TestOptions()
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Every option's default in its help line (unless the line says it already, or there is
+    none to say); the exit codes' table kept as written."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, argparse.SUPPRESS):
+            return text
+        return super()._get_help_string(action)
 
 
 def _csv(text: str) -> tuple[str, ...]:
@@ -56,7 +72,7 @@ def add_test_flags(parser: argparse.ArgumentParser, matrix: bool = False) -> Non
         default=DEFAULTS.partition_mode,
         help=f"how a cut link behaves: {', '.join(PARTITION_MODES)} (default %(default)s)",
     )
-    parser.add_argument("--nodes", type=int, default=DEFAULTS.nodes)
+    parser.add_argument("--nodes", type=int, default=DEFAULTS.nodes, help="nodes in the cluster")
     parser.add_argument("--n", type=int, default=DEFAULTS.n, help="replicas per key")
     parser.add_argument("--r", type=int, default=DEFAULTS.r, help="read quorum")
     parser.add_argument("--w", type=int, default=DEFAULTS.w, help="write quorum")
@@ -65,24 +81,47 @@ def add_test_flags(parser: argparse.ArgumentParser, matrix: bool = False) -> Non
         "--time-limit", type=float, default=DEFAULTS.time_limit_s, help="seconds of workload"
     )
     parser.add_argument("--rate", type=float, default=DEFAULTS.rate, help="total ops/s")
-    parser.add_argument("--concurrency", type=int, default=DEFAULTS.concurrency)
+    parser.add_argument(
+        "--concurrency", type=int, default=DEFAULTS.concurrency, help="client processes at once"
+    )
     parser.add_argument(
         "--nemesis-interval",
         type=float,
         default=DEFAULTS.nemesis_interval_s,
         help="seconds between nemesis operations",
     )
-    parser.add_argument("--seed", type=int, default=None, help="default: a random seed")
-    parser.add_argument("--toxiproxy", default=None, help="URL of an external Toxiproxy")
-    parser.add_argument("--results", type=Path, default=DEFAULTS.results_dir)
+    parser.add_argument(
+        "--seed", type=int, default=None, help="the run's seed (default: a random one, printed)"
+    )
+    parser.add_argument(
+        "--toxiproxy",
+        default=None,
+        help="URL of an external Toxiproxy, reached before the run (default: the embedded one)",
+    )
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=DEFAULTS.results_dir,
+        help="where runs are stored, relative to the current directory",
+    )
     parser.add_argument(
         "--recovery",
         type=float,
         default=DEFAULTS.recovery_s,
         help="longest wait (s) for replicas to agree after the heal",
     )
-    parser.add_argument("--timeout-ms", type=int, default=DEFAULTS.timeout_ms)
-    parser.add_argument("--ops-per-key", type=int, default=DEFAULTS.ops_per_key)
+    parser.add_argument(
+        "--timeout-ms",
+        type=int,
+        default=DEFAULTS.timeout_ms,
+        help="a client request's deadline; later it is indeterminate (info)",
+    )
+    parser.add_argument(
+        "--ops-per-key",
+        type=int,
+        default=DEFAULTS.ops_per_key,
+        help="operations on a key before the workload moves to a fresh key",
+    )
     parser.add_argument(
         "--active-keys",
         type=int,
@@ -127,6 +166,7 @@ def options_from(args: argparse.Namespace, **overrides: Any) -> TestOptions:
         "key_distribution": args.key_distribution,
         "repairs": () if args.repairs == "none" else _csv(args.repairs),
     }
+    values.update(_check_values(args))
     if hasattr(args, "workload"):
         values["workload"] = args.workload
         values["nemesis"] = _csv(args.nemesis)
@@ -141,38 +181,126 @@ def options_from(args: argparse.Namespace, **overrides: Any) -> TestOptions:
 
 def run_one(options: TestOptions) -> tuple[int, Any]:
     """Run a test, print its verdicts; return (exit code, result or None)."""
-    from zynamo.runner import run_test
+    code, result, _ = run_one_outcome(options)
+    return code, result
 
+
+def run_one_outcome(options: TestOptions) -> tuple[int, Any, RunOutcome]:
+    """Run a test, print its verdicts; (exit code, result or None, its outcome for CI).
+    Ctrl-C gives 130 (the cluster healed and stopped), a harness failure its traceback and
+    255."""
+    from zynamo.outcome import failed_outcome, outcome_of
+    from zynamo.runner import run_test
+    from zynamo.sweep import load_run_history
+
+    started = time.monotonic()
     try:
         result = run_test(options)
     except KeyboardInterrupt:
-        print("interrupted: the cluster was healed and stopped", file=sys.stderr)
-        return EXIT_HARNESS_FAILED, None
-    except Exception:
+        print("interrupted: the cluster was healed and stopped (exit 130)", file=sys.stderr)
+        elapsed = time.monotonic() - started
+        return EXIT_INTERRUPTED, None, failed_outcome(options, None, "interrupted", elapsed)
+    except Exception as err:
         traceback.print_exc()
         print("the harness itself failed (exit 255)", file=sys.stderr)
-        return EXIT_HARNESS_FAILED, None
+        message = f"{type(err).__name__}: {err}"
+        elapsed = time.monotonic() - started
+        return EXIT_HARNESS_FAILED, None, failed_outcome(options, None, message, elapsed)
     print(verdict_table(result.results))
     print(f"report: {result.directory / 'index.html'}")
-    return exit_code(result.valid), result
+    history = load_run_history(result.directory) if result.valid is not True else None
+    outcome = outcome_of(
+        options, result.results, result.directory, history, time.monotonic() - started
+    )
+    return exit_code(result.valid), result, outcome
+
+
+def _refuse_unrunnable(options: TestOptions) -> None:
+    """Refuse (254, nothing written) what cannot run here, before any directory is made."""
+    from zynamo.preflight import preflight
+
+    problem = preflight(options)
+    if problem:
+        raise UsageError(problem)
 
 
 def handle_test(args: argparse.Namespace) -> int:
     options = options_from(args)
     seeds = _sweep_seeds(args, options)
+    shard = _shard(args)
+    junit = _junit_path(args)
+    if shard is not None:
+        if seeds is None:
+            raise UsageError("--shard: splits a sweep; give --test-count or --seeds with it")
+        seeds = shard.select(seeds)
+        if not seeds:
+            raise UsageError(f"--shard {shard}: this shard has no seeds; give more seeds")
     if args.check_determinism:
         if seeds is not None:
             raise UsageError("--check-determinism: give one seed, not --test-count or --seeds")
+        _refuse_unrunnable(options)
         return check_determinism(options)
+    _refuse_unrunnable(options)
     if seeds is not None:
         from zynamo.sweep import sweep
 
-        code, _, _ = sweep(options, seeds, jobs=args.jobs, keep_all=args.keep_all)
+        label = str(shard) if shard else None
+        code, _, outcomes = sweep(
+            options, seeds, jobs=args.jobs, keep_all=args.keep_all, shard=label
+        )
+        if junit is not None:
+            _write_junit(junit, outcomes)
         return code
-    code, result = run_one(options)
+    started = time.monotonic()
+    code, result, outcome = run_one_outcome(options)
     if result is not None:
+        from zynamo.summary import summary_document, write_summary
+
+        document = summary_document(
+            "test",
+            [outcome],
+            time.monotonic() - started,
+            test=options.test_name,
+            env=options.env,
+            options=options.to_json(),
+        )
+        write_summary(result.directory / "summary.json", document)
+    if junit is not None and code != EXIT_INTERRUPTED:
+        _write_junit(junit, [outcome])
+    if result is not None or code == EXIT_HARNESS_FAILED:
         print(f"reproduce: {reproduce_command(options)}")
     return code
+
+
+def _shard(args: argparse.Namespace) -> Shard | None:
+    from zynamo.shard import parse_shard
+
+    if args.shard is None:
+        return None
+    try:
+        return parse_shard(args.shard)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+
+
+def _junit_path(args: argparse.Namespace) -> Path | None:
+    """``--junit FILE``, refused now if it can never be written (a directory, say)."""
+    path: Path | None = args.junit
+    if path is None:
+        return None
+    if path.is_dir():
+        raise UsageError(f"--junit: {path} is a directory; give a file such as junit.xml")
+    parent = next((p for p in path.absolute().parents if p.exists()), None)
+    if parent is None or not parent.is_dir():
+        raise UsageError(f"--junit: {path}: its folder cannot be created")
+    return path
+
+
+def _write_junit(path: Path, outcomes: list[RunOutcome]) -> None:
+    from zynamo.junit import write_junit
+
+    write_junit(path, outcomes)
+    print(f"junit: {path}")
 
 
 def _sweep_seeds(args: argparse.Namespace, options: TestOptions) -> list[int] | None:
@@ -225,35 +353,148 @@ def check_determinism(options: TestOptions) -> int:
     return verdict_exit_code(results.get("valid", "unknown"))
 
 
-def handle_test_all(args: argparse.Namespace) -> int:
+def matrix_options(args: argparse.Namespace) -> list[TestOptions]:
+    """Every row of the test-all matrix, validated before any runs: a bad row is refused at
+    once, not after the rows before it have run."""
     workloads = _csv(args.workloads)
+    if not workloads:
+        raise UsageError(f"--workloads: give at least one of {', '.join(WORKLOADS)}")
     nemeses = [_csv(group.replace("+", ",")) for group in args.nemeses.split(";")]
-    rows: list[tuple[str, str, str, str]] = []
-    worst = 0
-    for workload in workloads:
-        for nemesis in nemeses:
-            options = options_from(args, workload=workload, nemesis=nemesis, name="")
-            code, result = run_one(options)
-            verdict: str = verdict_word(result.valid) if result else "harness failed"
-            where = str(result.directory) if result else "-"
-            rows.append((workload, "+".join(nemesis), verdict, where))
-            worst = max(worst, code)
+    if not all(nemeses):
+        raise UsageError(
+            "--nemeses: every ;-separated set needs a fault (or none), got "
+            f"{args.nemeses!r}; e.g. none;partition;kill;partition+kill"
+        )
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
+    return [
+        options_from(args, workload=workload, nemesis=nemesis, name="", seed=seed)
+        for workload in workloads
+        for nemesis in nemeses
+    ]
+
+
+def handle_test_all(args: argparse.Namespace) -> int:
+    from zynamo.outcome import worst_exit_code
+    from zynamo.summary import summary_document, write_summary
+
+    rows = matrix_options(args)
+    shard = _shard(args)
+    junit = _junit_path(args)
+    if shard is not None:
+        rows = shard.select(rows)
+        if not rows:
+            raise UsageError(f"--shard {shard}: this shard has no rows of the matrix")
+    for options in rows[:1]:
+        _refuse_unrunnable(options)  # the rows differ only in workload and nemesis
+    directory = _new_matrix_dir(rows[0].results_dir)
+    started = time.monotonic()
+    outcomes: list[RunOutcome] = []
+    for options in rows:
+        code, _, outcome = run_one_outcome(options)
+        outcomes.append(outcome)
+        if code == EXIT_INTERRUPTED:
+            break
     print()
     print(f"{'workload':<10}  {'nemesis':<24}  {'verdict':<14}  report")
-    for row in rows:
-        print("{:<10}  {:<24}  {:<14}  {}".format(*row))
-    return worst
+    for outcome in outcomes:
+        where = outcome.directory or "-"
+        print(f"{outcome.workload:<10}  {outcome.nemesis:<24}  {outcome.verdict:<14}  {where}")
+    document = summary_document(
+        "test-all",
+        outcomes,
+        time.monotonic() - started,
+        env=rows[0].env,
+        shard=str(shard) if shard else None,
+        rows=len(rows),
+    )
+    write_summary(directory / "summary.json", document)
+    print(f"summary: {directory / 'summary.json'}")
+    if junit is not None:
+        _write_junit(junit, outcomes)
+    if outcomes and outcomes[-1].error == "interrupted":
+        return EXIT_INTERRUPTED
+    return worst_exit_code([o.exit_code for o in outcomes])
+
+
+def _new_matrix_dir(results: Path) -> Path:
+    """``results/test-all/<timestamp>/``: the matrix's summary (each row has its own run)."""
+    from datetime import UTC, datetime
+
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    directory = results / "test-all" / stamp
+    directory.mkdir(parents=True)
+    return directory
+
+
+def add_check_flags(parser: argparse.ArgumentParser) -> None:
+    checks = parser.add_argument_group("checks beside the workload's")
+    checks.add_argument(
+        "--log-pattern",
+        action="append",
+        default=None,
+        metavar="REGEX",
+        help="a node-log line matching it makes the run invalid; repeat for several, 'none' for"
+        " no log check (default: tracebacks and ERROR/CRITICAL lines)",
+    )
+    checks.add_argument(
+        "--log-ignore",
+        action="append",
+        default=None,
+        metavar="REGEX",
+        help="log lines matching it are never findings (default: a store refused because the"
+        " nemesis damaged it)",
+    )
+    checks.add_argument(
+        "--availability",
+        type=float,
+        default=None,
+        metavar="FRACTION",
+        help="invalid if fewer than FRACTION (0..1) of the operations invoked inside fault"
+        " windows succeed (default: not checked)",
+    )
+
+
+def _check_values(args: argparse.Namespace) -> dict[str, Any]:
+    values: dict[str, Any] = {"availability": args.availability}
+    for flag, name in (("log_pattern", "log_patterns"), ("log_ignore", "log_ignore")):
+        given = getattr(args, flag)
+        if given is not None:
+            values[name] = () if given == ["none"] else tuple(given)
+    return values
+
+
+def add_ci_flags(parser: argparse.ArgumentParser, split: str) -> None:
+    add_check_flags(parser)
+    ci = parser.add_argument_group("CI")
+    ci.add_argument(
+        "--junit",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="write a JUnit XML report: a test case per run and per checker (default: none)",
+    )
+    ci.add_argument(
+        "--shard",
+        default=None,
+        metavar="I/N",
+        help=f"run only shard I of N of {split}, dealt round-robin (default: all)",
+    )
 
 
 def register(subparsers: Any) -> None:
     test = subparsers.add_parser(
         "test",
+        formatter_class=HelpFormatter,
+        epilog=EXIT_CODES_HELP,
         help="run one nemesis test on a local cluster",
         description="Run a Jepsen-style test: a local cluster behind Toxiproxy, a workload "
         "under the nemesis, heal, check, report.",
     )
     add_test_flags(test)
-    test.add_argument("--name", default="", help="the test's name in results/")
+    test.add_argument(
+        "--name", default="", help="the test's name in results/ (default: from its options)"
+    )
+    add_ci_flags(test, "a sweep's seeds")
     sweeps = test.add_argument_group("seed sweeps and determinism")
     sweeps.add_argument(
         "--test-count",
@@ -278,7 +519,12 @@ def register(subparsers: Any) -> None:
     test.set_defaults(handler=handle_test)
 
     matrix = subparsers.add_parser(
-        "test-all", help="run a matrix of workloads x nemeses, one row per test"
+        "test-all",
+        help="run a matrix of workloads x nemeses, one row per test",
+        description="Run every workload under every nemesis set, one test per row; every row"
+        " is validated before the first runs. Exit code: the worst row's.",
+        formatter_class=HelpFormatter,
+        epilog=EXIT_CODES_HELP,
     )
     matrix.add_argument("--workloads", default="set,register", help="comma-separated")
     matrix.add_argument(
@@ -287,4 +533,5 @@ def register(subparsers: Any) -> None:
         help="semicolon-separated nemesis sets, faults joined by + (default %(default)s)",
     )
     add_test_flags(matrix, matrix=True)
+    add_ci_flags(matrix, "the matrix's rows")
     matrix.set_defaults(handler=handle_test_all)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from checker.logs import DEFAULT_IGNORE as DEFAULT_LOG_IGNORE
+from checker.logs import DEFAULT_PATTERNS as DEFAULT_LOG_PATTERNS
 from cluster.core import VERSIONINGS
 from cluster.storage import SYNC_MODES
 from nemesis.options import NemesisOptions
@@ -68,10 +70,38 @@ class TestOptions:
     # partition_shapes and partition_mode above are folded into it, so test.json holds the
     # options the nemesis actually ran with.
     nemesis_options: NemesisOptions = dataclasses.field(default_factory=NemesisOptions)
+    # --- checks CI adds to the workload's (zynamo.ci_checkers)
+    log_patterns: tuple[str, ...] = DEFAULT_LOG_PATTERNS  # () turns the log checker off
+    log_ignore: tuple[str, ...] = DEFAULT_LOG_IGNORE
+    availability: float | None = None  # least ok fraction inside fault windows
 
     def __post_init__(self) -> None:
+        self._check_types()
         self._check_run()
         self._check_nemesis_block()
+
+    def _check_types(self) -> None:
+        """Each field holds its kind of value (test.json is read back by ``analyze``): the
+        error names the field rather than failing later in a comparison."""
+        for spec in dataclasses.fields(self):
+            value = getattr(self, spec.name)
+            default = getattr(TestOptions, spec.name, None)
+            if spec.name == "toxiproxy":
+                ok = value is None or isinstance(value, str)
+            elif isinstance(default, bool) or isinstance(value, bool):
+                ok = isinstance(value, bool) and isinstance(default, bool)
+            elif isinstance(default, float):
+                ok = isinstance(value, int | float)
+            elif isinstance(default, int | str | Path):
+                ok = isinstance(value, type(default))
+            elif spec.name in ("nemesis", "partition_shapes", "log_patterns", "log_ignore"):
+                ok = isinstance(value, tuple) and all(isinstance(v, str) for v in value)
+            else:
+                continue
+            if not ok:
+                kind = "a list of names" if isinstance(value, tuple) else type(default).__name__
+                kind = {"int": "an integer", "float": "a number", "str": "a string"}.get(kind, kind)
+                raise ValueError(f"{spec.name}: must be {kind}, got {value!r}")
 
     def _check_nemesis_block(self) -> None:
         for flag, value, bound in (("--pr", self.pr, self.r), ("--pw", self.pw, self.w)):
@@ -99,6 +129,8 @@ class TestOptions:
             raise ValueError(_accepted("--env", self.env, ENVIRONMENTS))
         if self.workload not in WORKLOADS:
             raise ValueError(_accepted("--workload", self.workload, WORKLOADS))
+        if not self.nemesis:
+            raise ValueError("--nemesis: give at least one fault, or none for no faults")
         nemeses = accepted_packages()  # read now: a fault may be registered after import
         for fault in self.nemesis:
             if fault not in nemeses:
@@ -126,13 +158,36 @@ class TestOptions:
             raise ValueError(
                 _accepted("--key-distribution", self.key_distribution, KEY_DISTRIBUTIONS)
             )
-        if self.active_keys < 1:
-            raise ValueError(f"--active-keys: must be at least 1, got {self.active_keys}")
         for repair in self.repairs:
             if repair not in REPAIRS:
                 raise ValueError(_accepted("--repairs", repair, REPAIRS))
-        if self.concurrency < 1:
-            raise ValueError(f"--concurrency: must be at least 1, got {self.concurrency}")
+        for flag, count in (
+            ("--concurrency", self.concurrency),
+            ("--timeout-ms", self.timeout_ms),
+            ("--ops-per-key", self.ops_per_key),
+            ("--active-keys", self.active_keys),
+            ("anti_entropy_interval_ms", self.anti_entropy_interval_ms),
+        ):
+            if count < 1:
+                raise ValueError(f"{flag}: must be at least 1, got {count}")
+        for flag, expressions in (
+            ("--log-pattern", self.log_patterns),
+            ("--log-ignore", self.log_ignore),
+        ):
+            for expression in expressions:
+                try:
+                    re.compile(expression)
+                except re.error as err:
+                    message = f"{flag}: {expression!r} is not a regular expression ({err})"
+                    raise ValueError(message) from None
+        if self.availability is not None and (
+            isinstance(self.availability, bool)
+            or not isinstance(self.availability, int | float)
+            or not 0 <= self.availability <= 1
+        ):
+            raise ValueError(
+                f"--availability: a fraction between 0 and 1 (e.g. 0.9), got {self.availability!r}"
+            )
         if self.name and not re.fullmatch(r"[A-Za-z0-9._+-]+", self.name):
             raise ValueError(f"--name: use letters, digits and . _ + - only, got {self.name!r}")
 
@@ -153,18 +208,24 @@ class TestOptions:
         data["nemesis"] = list(self.nemesis)
         data["partition_shapes"] = list(self.partition_shapes)
         data["repairs"] = list(self.repairs)
+        data["log_patterns"] = list(self.log_patterns)
+        data["log_ignore"] = list(self.log_ignore)
         data["results_dir"] = str(self.results_dir)
         data["nemesis_options"] = self.nemesis_options.to_json()
         return data
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> TestOptions:
+    def from_json(cls, data: Any) -> TestOptions:
+        """The options ``test.json`` holds; ``ValueError`` naming the field when one is not
+        what it should be."""
+        if not isinstance(data, dict):
+            raise ValueError(f"expected a JSON object of options, got {type(data).__name__}")
         known = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
-        for name in ("nemesis", "partition_shapes", "repairs"):
-            if name in values:
+        for name in ("nemesis", "partition_shapes", "repairs", "log_patterns", "log_ignore"):
+            if isinstance(values.get(name), list):
                 values[name] = tuple(values[name])
-        if "results_dir" in values:
+        if isinstance(values.get("results_dir"), str):
             values["results_dir"] = Path(values["results_dir"])
         if isinstance(values.get("nemesis_options"), dict):
             values["nemesis_options"] = NemesisOptions.from_mapping(values["nemesis_options"])

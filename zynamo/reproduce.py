@@ -35,13 +35,22 @@ FLAGS = {
     "recovery_s": "--recovery",
     "timeout_ms": "--timeout-ms",
     "ops_per_key": "--ops-per-key",
+    "active_keys": "--active-keys",
+    "key_distribution": "--key-distribution",
+    "repairs": "--repairs",
     "pr": "--pr",
     "pw": "--pw",
     "sync": "--sync",
     "toxiproxy": "--toxiproxy",
+    "availability": "--availability",
+    "log_patterns": "--log-pattern",
+    "log_ignore": "--log-ignore",
     "name": "--name",
     "seed": "--seed",
 }
+# Fields whose flag is given once per item (a regular expression may hold a comma); an empty
+# list is the flag with "none".
+REPEATED = ("log_patterns", "log_ignore")
 # Fields that say where results go, not what the run does; and the nemesis options, which
 # have a flag each (``zynamo.nemesis_flags``) and are listed field by field.
 NOT_REPRODUCED = ("results_dir", "nemesis_options")
@@ -74,6 +83,9 @@ def reproduce_command(options: TestOptions, program: str = "zynamo") -> str:
         flag = FLAGS.get(name)
         if flag is None:
             unflagged.append(f"{name}={_text(value)}")
+        elif name in REPEATED:
+            for item in value or ("none",):
+                words += [flag, item]
         elif value is not None:
             words += [flag, _text(value)]
     words += _nemesis_flags(options.nemesis_options, unflagged)

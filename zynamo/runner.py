@@ -404,6 +404,7 @@ def run_test(
     from checker.api import check_records  # the checker is only needed at the end
     from nemesis.combined import build_nemesis
     from nemesis.schedule import Schedule
+    from zynamo.ci_checkers import extra_checkers
     from zynamo.report import write_report
 
     phases = Phases()
@@ -510,9 +511,10 @@ def run_test(
     phases.start("check")
     from checker.dynamo.journals import read_journals  # what the nodes journalled
 
+    checkers = [*workload.checkers, *extra_checkers(options, directory)]
     results = check_records(
         history,
-        workload.checkers,
+        checkers,
         n=options.n,
         journals=read_journals(directory),
         versioning=options.versioning,

@@ -17,7 +17,6 @@ already). Does file and process I/O.
 from __future__ import annotations
 
 import dataclasses
-import json
 import multiprocessing
 import re
 import shutil
@@ -25,19 +24,16 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from zynamo.cli import EXIT_HARNESS_FAILED, EXIT_INVALID, EXIT_UNKNOWN, EXIT_VALID
+from zynamo.cli import EXIT_VALID
 from zynamo.options import TestOptions
-from zynamo.reproduce import reproduce_command
-from zynamo.verdicts import verdict_word
+from zynamo.outcome import RunOutcome, failed_outcome, outcome_of, worst_exit_code
+from zynamo.summary import summary_document, write_summary
 
 Progress = Callable[[str], None]
-# Worst first: what a sweep's exit code is when any run had it.
-SEVERITY = (EXIT_HARNESS_FAILED, EXIT_INVALID, EXIT_UNKNOWN, EXIT_VALID)
 TABLE_ROWS = 40  # the end-of-sweep table lists every run up to this many, else the failing
 
 
@@ -49,30 +45,8 @@ def parse_seed_range(text: str) -> range:
     return range(int(match.group(1)), int(match.group(2)) + 1)
 
 
-@dataclass(frozen=True)
-class SeedResult:
-    """One run of a sweep, as its summary line holds it."""
-
-    seed: int
-    verdict: str  # valid, INVALID, unknown, or "harness failed"
-    exit_code: int
-    ops: int
-    lost: int
-    failing: tuple[str, ...]  # checkers whose verdict is not valid
-    directory: str | None  # kept run directory, or None when deleted
-    reproduce: str
-    error: str = ""  # the harness's own failure, if any
-
-    def to_json(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data["failing"] = list(self.failing)
-        return data
-
-
-def _exit_code(valid: Any) -> int:
-    if valid is True:
-        return EXIT_VALID
-    return EXIT_INVALID if valid is False else EXIT_UNKNOWN
+# A sweep's run: the outcome every batch of runs shares (zynamo.outcome).
+SeedResult = RunOutcome
 
 
 def run_seed(options: TestOptions, directory: Path, keep_all: bool) -> SeedResult:
@@ -81,34 +55,31 @@ def run_seed(options: TestOptions, directory: Path, keep_all: bool) -> SeedResul
     from zynamo.report import write_report
     from zynamo.runner import run_test
 
-    reproduce = reproduce_command(options)
+    started = time.monotonic()
     try:
         result = run_test(options, progress=lambda line: None, directory=directory, report=False)
     except Exception as err:
         (directory / "harness-error.txt").write_text(traceback.format_exc())
         message = f"{type(err).__name__}: {err}"
-        return SeedResult(
-            options.seed, "harness failed", EXIT_HARNESS_FAILED, 0, 0, (), str(directory),
-            reproduce, message,
-        )  # fmt: skip
-    checkers: dict[str, Any] = result.results.get("checkers", {})
-    failing = tuple(name for name, r in checkers.items() if r.get("valid") is not True)
-    code = _exit_code(result.valid)
-    keep = keep_all or code != EXIT_VALID
+        return failed_outcome(options, directory, message, time.monotonic() - started)
+    history = load_run_history(directory) if result.valid is not True else None
+    outcome = outcome_of(options, result.results, directory, history, time.monotonic() - started)
+    keep = keep_all or outcome.exit_code != EXIT_VALID
     if keep:
         write_report(directory)
     else:
         shutil.rmtree(directory, ignore_errors=True)
-    return SeedResult(
-        seed=options.seed,
-        verdict=verdict_word(result.valid),
-        exit_code=code,
-        ops=int(checkers.get("stats", {}).get("ops", 0)),
-        lost=int(checkers.get("set", {}).get("lost", 0)),
-        failing=failing,
-        directory=str(directory) if keep else None,
-        reproduce=reproduce,
-    )
+    return outcome.with_directory(str(directory) if keep else None)
+
+
+def load_run_history(directory: Path) -> list[dict[str, Any]] | None:
+    """The run's history, for findings in words; None when it cannot be read."""
+    from zynamo.report.history import load_history
+
+    try:
+        return load_history(directory / "history.jsonl")
+    except (OSError, ValueError):
+        return None
 
 
 def _run_seed_in_worker(options: TestOptions, directory: str, keep_all: bool) -> SeedResult:
@@ -154,8 +125,10 @@ def sweep(
     jobs: int = 1,
     keep_all: bool = False,
     progress: Progress = print,
+    shard: str | None = None,
 ) -> tuple[int, Path, list[SeedResult]]:
-    """Run ``options`` once per seed; (exit code, sweep directory, results by seed)."""
+    """Run ``options`` once per seed; (exit code, sweep directory, results by seed).
+    ``shard`` ("I/N") only labels the summary: ``seeds`` are this shard's already."""
     directory = _new_sweep_dir(options)
     where = "the simulator" if options.env == "sim" else "real processes"
     parallel = jobs if options.env == "sim" else 1
@@ -180,23 +153,20 @@ def sweep(
         )
     results.sort(key=lambda r: r.seed)
     elapsed = time.monotonic() - started
-    code = next((c for c in SEVERITY if any(r.exit_code == c for r in results)), EXIT_VALID)
-    counts = {
-        word: sum(1 for r in results if r.verdict == word)
-        for word in ("valid", "INVALID", "unknown", "harness failed")
-    }
-    summary = {
-        "test": options.test_name,
-        "env": options.env,
-        "options": options.to_json(),
-        "seeds": len(seeds),
-        "jobs": parallel,
-        "elapsed_s": round(elapsed, 3),
-        "counts": counts,
-        "exit_code": code,
-        "runs": [r.to_json() for r in results],
-    }
-    (directory / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    code = worst_exit_code([r.exit_code for r in results])
+    document = summary_document(
+        "sweep",
+        results,
+        elapsed,
+        test=options.test_name,
+        env=options.env,
+        options=options.to_json(),
+        seeds=len(seeds),
+        shard=shard,
+        jobs=parallel,
+    )
+    write_summary(directory / "summary.json", document)
+    counts: dict[str, int] = document["counts"]
     progress(summary_table(results))
     progress(
         f"{len(results)} seeds in {elapsed:.1f} s: "

@@ -9,7 +9,7 @@ from typing import Any
 
 from checker.compose import exit_code
 
-__all__ = ["exit_code", "verdict_table", "verdict_word"]
+__all__ = ["checker_summary", "exit_code", "verdict_table", "verdict_word"]
 
 
 def verdict_word(valid: Any) -> str:
@@ -20,7 +20,7 @@ def verdict_word(valid: Any) -> str:
     return "unknown"
 
 
-def _summary(result: dict[str, Any]) -> str:
+def checker_summary(result: dict[str, Any]) -> str:
     """One line about a checker's result: its own summary, else a few scalar figures."""
     for field in ("summary", "message"):
         text = result.get(field)
@@ -42,6 +42,6 @@ def verdict_table(results: dict[str, Any]) -> str:
     for name, result in checkers.items():
         result = result if isinstance(result, dict) else {"valid": result}
         word = verdict_word(result.get("valid"))
-        lines.append(f"{name:<{width}}  {word:<7}  {_summary(result)}")
+        lines.append(f"{name:<{width}}  {word:<7}  {checker_summary(result)}")
     lines.append(f"{'overall':<{width}}  {verdict_word(results.get('valid'))}")
     return "\n".join(lines)

@@ -60,6 +60,8 @@ def test_a_whole_run_in_the_memory_environment(tmp_path: Path) -> None:
         "lost-versions",
         "leftovers",
         "nemesis",
+        "invariants",
+        "coverage",
         "stats",
     ]
     assert lines[1] == "starting 5 in-memory nodes"
@@ -93,6 +95,10 @@ def test_the_workloads_checkers_are_what_runs(
     result = run_test(options, progress=lambda line: None, make_environment=in_memory([]))
     assert list(result.results["checkers"]) == ["unconvinced"]
     assert result.valid is False
-    assert custom.contexts == [CheckContext(n=2)]
+    # The memory environment keeps no journals: the context says so (an empty tuple), with
+    # the cluster's versioning and repair mechanisms.
+    assert custom.contexts == [
+        CheckContext(n=2, journals=(), versioning="dvv", repairs=zynamo_options.REPAIRS)
+    ]
     stored = json.loads((result.directory / "results.json").read_text())
     assert stored["checkers"]["unconvinced"]["records"] > 0

@@ -132,7 +132,9 @@ def test_the_reproduce_command_names_what_differs_from_the_defaults() -> None:
         "zynamo test --env sim --nemesis partition --versioning lww --rate 80 --seed 12"
     )
     assert reproduce_command(Options(seed=0)) == "zynamo test --seed 0"
-    assert "also set (no flag): active_keys=5" in reproduce_command(Options(active_keys=5))
+    assert "--active-keys 5" in reproduce_command(Options(active_keys=5))
+    unflagged = reproduce_command(Options(anti_entropy_interval_ms=500))
+    assert "also set (no flag): anti_entropy_interval_ms=500" in unflagged
     nemesis = NemesisOptions(disk_modes=("power-loss",), disk_targets=("all", ("n1", "n2")))
     assert reproduce_command(
         Options(env="sim", seed=4, sync="off", nemesis=("disk",), nemesis_options=nemesis)
