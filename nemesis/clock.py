@@ -7,7 +7,9 @@ way); mode ``strobe`` flips each target's clock between its skew and skew + delt
 ``strobe_period_ms`` for ``strobe_duration_ms`` (the call lasts that long, on the environment's
 ``Clock``: real or virtual time), as Jepsen's strobe does; mode ``scramble`` (Jepsen's
 ``scramble-clocks``) sets each target's clock to its own random offset (within
-±``clock_max_skew_ms``), so the nodes disagree with each other and not just with real time.
+±``clock_max_skew_ms``), so the nodes disagree with each other and not just with real time;
+mode ``drift`` makes each target's clock run fast or slow by its own rate (up to
+±``clock_max_drift_ppm``), so the skew grows while the fault lasts, as a bad oscillator's does.
 ``stop-clock`` and ``heal`` reset every reachable node to no skew. Randomness from the seeded
 ``random.Random`` given. Does network I/O (the admin channel).
 """
@@ -65,17 +67,33 @@ class ClockNemesis:
             value = {"mode": "bump", "offsets": self._bump(targets, op.value)}
         elif mode == "scramble":
             value = {"mode": "scramble", "offsets": self._scramble(targets)}
+        elif mode == "drift":
+            value = self._drift(targets, op.value)
         else:
             value = self._strobe(targets, op.value)
         offsets: dict[str, float] = value["offsets"]
         shown = ", ".join(f"{node} {ms:+,.0f} ms" for node, ms in offsets.items())
-        moved = any(offsets.values()) or bool(value.get("flips"))
+        if mode == "drift":
+            shown = ", ".join(f"{n} {ppm:+,} ppm" for n, ppm in value["drifts_ppm"].items())
+        moved = any(offsets.values()) or bool(value.get("flips")) or bool(value.get("drifts_ppm"))
         value["effect"] = effect(f"clock {mode}: {shown or 'nobody'}", moved)
         return value
 
     def _scramble(self, targets: Sequence[str]) -> dict[str, float]:
         size = self.options.clock_max_skew_ms
         return {node: self._set(node, offset_ms=self.rng.randint(-size, size)) for node in targets}
+
+    def _drift(self, targets: Sequence[str], value: dict[str, Any]) -> dict[str, Any]:
+        """Each target's clock runs fast or slow by its own rate (``drifts_ppm`` replays a
+        recorded one), until the stop puts it right."""
+        recorded = value.get("drifts_ppm") or {}
+        size = self.options.clock_max_drift_ppm
+        drifts: dict[str, int] = {}
+        for node in targets:
+            ppm = recorded.get(node) or self.rng.randint(1, size) * self.rng.choice((1, -1))
+            drifts[node] = int(ppm)
+        offsets = {node: self._set(node, drift_ppm=ppm) for node, ppm in drifts.items()}
+        return {"mode": "drift", "drifts_ppm": drifts, "offsets": offsets}
 
     def _delta_ms(self, value: dict[str, Any], key: str) -> int:
         """``value[key]`` if given, else a random non-zero skew within ±clock_max_skew_ms."""
@@ -135,7 +153,7 @@ class ClockNemesis:
         failures: list[str] = []
         for node in nodes:
             try:
-                offsets[node] = self._set(node, offset_ms=0)
+                offsets[node] = self._set(node, offset_ms=0, drift_ppm=0)
                 self.skewed.discard(node)
             except NemesisError as err:
                 failures.append(str(err))

@@ -21,7 +21,7 @@ from nemesis.grudge import parse_grudge
 from nemesis.shapes import ACCEPTED_SHAPES, PARTITION_MODES, PARTITION_SHAPES, check_choice
 from nemesis.targets import TARGETS, TargetSpec, parse_targets
 
-CLOCK_MODES = ("bump", "strobe", "scramble")
+CLOCK_MODES = ("bump", "strobe", "scramble", "drift")
 DISK_MODES = ("power-loss", "bitflip", "truncate")
 TOXIC_KINDS = ("reset_peer", "slicer", "limit_data", "timeout")
 MEMBERSHIP_MODES = ("leave-rejoin", "join", "force-remove")
@@ -100,8 +100,9 @@ class NemesisOptions:
     kill_targets: tuple[TargetSpec, ...] = ("one", "minority")
     pause_targets: tuple[TargetSpec, ...] = ("one", "minority")
     clock_targets: tuple[TargetSpec, ...] = ("one", "minority", "majority", "all")
-    clock_modes: tuple[str, ...] = CLOCK_MODES
+    clock_modes: tuple[str, ...] = ("bump", "strobe", "scramble")
     clock_max_skew_ms: int = 5_000  # bumps and strobe deltas are drawn from ±this
+    clock_max_drift_ppm: int = 100_000  # drift: each target runs up to 10 % fast or slow
     strobe_period_ms: int = 50  # strobe: flip the clock this often ...
     strobe_duration_ms: int = 1_000  # ... for this long
     latency_targets: tuple[TargetSpec, ...] = ("one", "minority", "all")
@@ -150,6 +151,7 @@ class NemesisOptions:
         _grudges(self.partition_grudges)
         minimums = {
             "clock_max_skew_ms": 1,
+            "clock_max_drift_ppm": 1,
             "strobe_period_ms": 1,
             "strobe_duration_ms": 0,
             "latency_ms": 0,

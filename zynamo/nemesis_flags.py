@@ -30,6 +30,7 @@ OWN_FLAGS = {"partition_shapes": None, "partition_modes": None, "partition_grudg
 
 HELP = {
     "clock_max_skew_ms": "largest clock bump, strobe delta or scramble offset (ms)",
+    "clock_max_drift_ppm": "largest clock drift rate (parts per million, fast or slow)",
     "strobe_period_ms": "clock strobe: flip the clock this often (ms)",
     "strobe_duration_ms": "clock strobe: keep flipping for this long (ms)",
     "latency_ms": "latency added to every link from or to a latency target (ms)",

@@ -171,13 +171,19 @@ def leave(parts: NodeParts, args: dict[str, Any], now_ms: float) -> Result:
 
 
 def clock(parts: NodeParts, args: dict[str, Any], now_ms: float) -> Result:
-    """Clock faults: ``{"offset_ms": x}`` sets the skew, ``{"bump_ms": x}`` adds to it."""
+    """Clock faults: ``{"offset_ms": x}`` sets the skew, ``{"bump_ms": x}`` adds to it,
+    ``{"drift_ppm": x}`` makes the clock run x parts per million fast (x < 0: slow) from now
+    on. With ``drift_ppm``, ``offset_ms`` sets the skew after the drift so far is folded in (so
+    ``{"offset_ms": 0, "drift_ppm": 0}`` puts the clock right)."""
     wall = parts.clock
+    if "drift_ppm" in args:
+        wall.set_drift(float(args["drift_ppm"]), now_ms)
     if "offset_ms" in args:
         wall.set_skew(float(args["offset_ms"]))
     if "bump_ms" in args:
         wall.bump_skew(float(args["bump_ms"]))
-    return {"clock_skew_ms": wall.skew_ms, "wall_ms": wall.wall_ms(now_ms)}, []
+    reply = {"clock_skew_ms": wall.skew_ms, "clock_drift_ppm": wall.drift_ppm}
+    return {**reply, "wall_ms": wall.wall_ms(now_ms)}, []
 
 
 def journal(parts: NodeParts, args: dict[str, Any], now_ms: float) -> Result:

@@ -79,9 +79,21 @@ class WallClock:
 
     offset_ms: float = 0.0  # wall clock = monotonic now + this (set by the shell)
     skew_ms: float = 0.0  # what ``admin clock`` injected
+    # A clock that runs fast (> 0) or slow (< 0) by this many parts per million, since
+    # ``drift_since_ms``: what it has gained or lost is added to the skew.
+    drift_ppm: float = 0.0
+    drift_since_ms: float = 0.0
 
     def wall_ms(self, now_ms: float) -> int:
-        return int(now_ms + self.offset_ms + self.skew_ms)
+        drift = self.drift_ppm * (now_ms - self.drift_since_ms) / 1e6 if self.drift_ppm else 0.0
+        return int(now_ms + self.offset_ms + self.skew_ms + drift)
+
+    def set_drift(self, ppm: float, now_ms: float) -> None:
+        """Run ``ppm`` parts per million fast (or slow) from now on; what the old drift gained
+        or lost so far stays, as skew."""
+        if self.drift_ppm:
+            self.skew_ms += self.drift_ppm * (now_ms - self.drift_since_ms) / 1e6
+        self.drift_ppm, self.drift_since_ms = ppm, now_ms
 
     def set_skew(self, ms: float) -> None:
         self.skew_ms = ms

@@ -216,3 +216,20 @@ def test_message_faults_drop_duplicate_and_reorder_peer_messages_in_the_simulato
     stops = [op for op in history(result) if op["f"] == "stop-message" and op["type"] == "info"]
     assert stops and all(op["value"]["effect"]["mattered"] for op in stops), stops
     assert result.valid is True, result.results
+
+
+def test_clock_drift_runs_heals_and_replays(tmp_path: Path) -> None:
+    options = {
+        "seed": 5,
+        "nemesis": ("clock",),
+        "nemesis_interval_s": 5.0,
+        "nemesis_options": NemesisOptions(clock_modes=("drift",)),
+    }
+    first, second = run(tmp_path / "a", **options), run(tmp_path / "b", **options)
+    assert (first.directory / "history.jsonl").read_bytes() == (
+        second.directory / "history.jsonl"
+    ).read_bytes()
+    drifts = [op for op in history(first) if op["f"] == "start-clock" and op["type"] == "info"]
+    assert drifts and all(op["value"]["mode"] == "drift" for op in drifts)
+    assert all(op["value"]["drifts_ppm"] for op in drifts)
+    assert first.valid is True, first.results
