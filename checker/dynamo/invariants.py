@@ -86,6 +86,7 @@ def unacknowledged_deletions(nodes: dict[str, list[Event]]) -> tuple[list[dict[s
                     received[(node, str(event.get("src")), str(key))].append(int(event["time"]))
     findings = []
     not_judged = 0
+    complete = {node for node, node_events in nodes.items() if whole(node_events)}
     for node, node_events in nodes.items():
         for event in node_events:
             if event.get("kind") not in ("hint-delivered", "transfer-delivered"):
@@ -93,7 +94,7 @@ def unacknowledged_deletions(nodes: dict[str, list[Event]]) -> tuple[list[dict[s
             deleted_at = int(event["time"])
             for target in event.get("to") or ():
                 target = str(target)
-                if target not in nodes or not whole(nodes[target]):
+                if target not in complete:
                     not_judged += 1
                     continue
                 missing = [
@@ -134,6 +135,7 @@ def lost_read_repairs(
     # The journals end when the nodes stop: a repair sent in the last moments may still have
     # been on its way.
     observed_until = max((int(e["time"]) for es in nodes.values() for e in es), default=0)
+    complete = {node for node, node_events in nodes.items() if whole(node_events)}
     findings = []
     not_judged = 0
     for node, node_events in nodes.items():
@@ -145,8 +147,7 @@ def lost_read_repairs(
                 if target == node:
                     continue  # the coordinator merged its own copy in place
                 if (
-                    target not in nodes
-                    or not whole(nodes[target])
+                    target not in complete
                     or overlaps(windows, sent - CLOCK_SLACK_NS, sent + REPAIR_WINDOW_NS)
                     or sent + REPAIR_WINDOW_NS > observed_until
                 ):
