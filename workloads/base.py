@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from checker.base import Checker
 from cluster.net import GetResult, PutResult
-from workloads.client import Client, Get, get
+from workloads.client import Client, Get, Put, get, put
 
 
 @dataclass(frozen=True)
@@ -156,3 +156,12 @@ def write_fields(
         "context": seen.clock,
         "version": result.version,
     }
+
+
+async def write_back(
+    client: Client, key: str, value: Any, node: str, seen: GetResult, quorum: Quorum
+) -> dict[str, Any]:
+    """The write half of a read-modify-write: put ``value`` under the context ``seen`` returned
+    (so it supersedes what was read) with the run's W; the completion's Dynamo fields."""
+    request = Put(key, value, node, context=seen.context, w=quorum.w, timeout_ms=quorum.timeout_ms)
+    return write_fields(seen, await put(client, request), quorum)

@@ -33,8 +33,8 @@ from checker.dynamo import (
     StatsChecker,
     VersionsChecker,
 )
-from workloads.base import Invocation, KeyPool, Quorum, read, read_fields, write_fields
-from workloads.client import Client, Put, put
+from workloads.base import Invocation, KeyPool, Quorum, read, read_fields, write_back
+from workloads.client import Client
 
 
 def merged(values: list[Any]) -> tuple[set[Any], set[Any]]:
@@ -99,11 +99,7 @@ class CartWorkload:
         adds, removes = merged(seen.values)
         (adds if op.f == "add" else removes).add(op.value)
         cart = {"adds": sorted(adds), "removes": sorted(removes)}
-        written = await put(
-            client,
-            Put(op.key, cart, node, context=seen.context, w=quorum.w, timeout_ms=quorum.timeout_ms),
-        )
-        return {"value": op.value, **write_fields(seen, written, quorum)}
+        return {"value": op.value, **await write_back(client, op.key, cart, node, seen, quorum)}
 
     async def final_read(
         self, client: Client, key: str, node: str, quorum: Quorum

@@ -27,8 +27,8 @@ from checker.dynamo import (
     QuorumChecker,
     StatsChecker,
 )
-from workloads.base import Invocation, KeyPool, Quorum, read, read_fields, write_fields
-from workloads.client import Client, Put, put
+from workloads.base import Invocation, KeyPool, Quorum, read, read_fields, write_back
+from workloads.client import Client
 
 
 def resolve(values: list[Any]) -> Any:
@@ -71,18 +71,7 @@ class RegisterWorkload:
         seen = await read(client, op.key, node, quorum)
         if op.f == "read":
             return {"value": resolve(seen.values), **read_fields(seen, quorum)}
-        written = await put(
-            client,
-            Put(
-                op.key,
-                op.value,
-                node,
-                context=seen.context,
-                w=quorum.w,
-                timeout_ms=quorum.timeout_ms,
-            ),
-        )
-        return {"value": op.value, **write_fields(seen, written, quorum)}
+        return {"value": op.value, **await write_back(client, op.key, op.value, node, seen, quorum)}
 
     async def final_read(
         self, client: Client, key: str, node: str, quorum: Quorum

@@ -31,8 +31,8 @@ from checker.dynamo import (
     NemesisChecker,
     StatsChecker,
 )
-from workloads.base import Invocation, KeyPool, Quorum, read, read_fields, write_fields
-from workloads.client import Client, Put, put
+from workloads.base import Invocation, KeyPool, Quorum, read, read_fields, write_back
+from workloads.client import Client
 from workloads.register import resolve
 
 
@@ -73,11 +73,8 @@ class RegisterDeleteWorkload:
         values = sorted(v for v in seen.values if isinstance(v, int))
         if op.f == "read":
             return {"value": resolve(seen.values), "values": values, **read_fields(seen, quorum)}
-        request = Put(
-            op.key, op.value, node, context=seen.context, w=quorum.w, timeout_ms=quorum.timeout_ms
-        )
-        written = await put(client, request)  # a delete is a put of None: a tombstone
-        fields = write_fields(seen, written, quorum)
+        # A delete is a put of None: a tombstone.
+        fields = await write_back(client, op.key, op.value, node, seen, quorum)
         if op.f == "delete":
             return {"value": None, "removed": values, **fields}
         return {"value": op.value, **fields}

@@ -28,8 +28,8 @@ from checker.dynamo import (
     StatsChecker,
     VersionsChecker,
 )
-from workloads.base import Invocation, KeyPool, Quorum, read, read_fields, write_fields
-from workloads.client import Client, Put, put
+from workloads.base import Invocation, KeyPool, Quorum, read, read_fields, write_back
+from workloads.client import Client
 
 
 def union(values: list[Any]) -> list[Any]:
@@ -76,11 +76,7 @@ class SetWorkload:
         if op.f == "read":
             return {"value": union(seen.values), **read_fields(seen, quorum)}
         cart = sorted({*union(seen.values), op.value})
-        written = await put(
-            client,
-            Put(op.key, cart, node, context=seen.context, w=quorum.w, timeout_ms=quorum.timeout_ms),
-        )
-        return {"value": op.value, **write_fields(seen, written, quorum)}
+        return {"value": op.value, **await write_back(client, op.key, cart, node, seen, quorum)}
 
     async def final_read(
         self, client: Client, key: str, node: str, quorum: Quorum
