@@ -13,6 +13,11 @@ The rules (issue 16, item 4), each a ``kind`` of finding:
   owner acknowledged it: every key of a ``hint-delivered`` / ``transfer-delivered`` event must
   appear in a ``handoff-received`` from the same node in every target's journal, no later than
   the deletion (judged only where the target's journal is whole);
+- ``hint-kept-as-own`` — a write sent to a fallback is kept as a hint for its owner: every
+  ``replica-write`` that answers a coordinator's put (same coordinator, request and key) on a
+  node its ``version-created`` event named as a fallback for another node records that owner
+  in ``hint_for`` (judged only where the fallback's journal is whole). A fallback that files
+  the write as its own never hands it off: the owner misses it, and the stray copy lingers;
 - ``read-repair-lost`` — a read repair reaches its stale replica: every target of a
   ``read-repair`` event (other than the coordinator) records a ``replica-write`` marked
   ``repair`` from that coordinator for that key within ``REPAIR_WINDOW_NS`` (judged only when
@@ -115,6 +120,60 @@ def unacknowledged_deletions(nodes: dict[str, list[Event]]) -> tuple[list[dict[s
                             " acknowledged receiving them: no handoff-received from"
                             f" {node} in {target}'s journal",
                             [event],
+                        )
+                    )
+    return findings, not_judged
+
+
+def misfiled_hints(nodes: dict[str, list[Event]]) -> tuple[list[dict[str, Any]], int]:
+    """Writes a coordinator sent to a fallback for an owner that the fallback filed under
+    another owner (or as its own); also how many could not be judged (the fallback's journal
+    has gaps)."""
+    # (fallback, coordinator, req, key) -> the replica-writes that answered it
+    writes: dict[tuple[str, str, int, str], list[Event]] = defaultdict(list)
+    for node, node_events in nodes.items():
+        for event in node_events:
+            if event.get("kind") == "replica-write" and not event.get("repair"):
+                name = (
+                    node,
+                    str(event.get("src")),
+                    int(event.get("req") or 0),
+                    str(event.get("key")),
+                )
+                writes[name].append(event)
+    complete = {node for node, node_events in nodes.items() if whole(node_events)}
+    findings = []
+    not_judged = 0
+    for coordinator, node_events in nodes.items():
+        for created in node_events:
+            if created.get("kind") != "version-created":
+                continue
+            sent = int(created["time"]) - CLOCK_SLACK_NS
+            for fallback, owner in created.get("targets") or ():
+                if owner is None or fallback in (coordinator, owner):
+                    continue
+                if fallback not in complete:
+                    not_judged += 1
+                    continue
+                name = (
+                    str(fallback),
+                    coordinator,
+                    int(created.get("req") or 0),
+                    str(created.get("key")),
+                )
+                # A restarted coordinator counts requests afresh: the answer is the first
+                # write of that name after the version was created.
+                answers = [w for w in writes.get(name, ()) if int(w["time"]) >= sent]
+                if answers and answers[0].get("hint_for") != owner:
+                    filed = answers[0].get("hint_for")
+                    as_what = f"as a hint for {filed}" if filed else "as its own"
+                    findings.append(
+                        _finding(
+                            "hint-kept-as-own",
+                            f"{fallback} stood in for {owner} on key {created.get('key')} but"
+                            f" kept {coordinator}'s write {as_what}: it will never be handed"
+                            f" to {owner}",
+                            [created, answers[0]],
                         )
                     )
     return findings, not_judged
@@ -240,8 +299,9 @@ def check_invariants(
     else:
         not_judged["dot-reused"] = f"{versioning} names versions without unique dots"
     deletions, unjudged_deletions = unacknowledged_deletions(nodes)
+    misfiled, unjudged_hints = misfiled_hints(nodes)
     repairs, unjudged_repairs = lost_read_repairs(nodes, fault_windows(records))
-    findings += deletions + repairs + early_reaps(events) + peers_left_down(nodes)
+    findings += deletions + misfiled + repairs + early_reaps(events) + peers_left_down(nodes)
     counts: dict[str, int] = defaultdict(int)
     for finding in findings:
         counts[finding["kind"]] += 1
@@ -254,6 +314,7 @@ def check_invariants(
         "not_judged": {
             **not_judged,
             "handoff-deletions-without-whole-target-journal": unjudged_deletions,
+            "fallback-writes-without-whole-fallback-journal": unjudged_hints,
             "read-repairs-in-fault-windows-or-at-the-end": unjudged_repairs,
         },
     }
