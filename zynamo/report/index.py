@@ -393,7 +393,8 @@ def _clock(run: RunSummary) -> str:
         "<div class='card clock' id=clock-offsets><h2>Clock offsets</h2><p class=note>Each"
         " node's wall clock against true time, from what the clock nemesis set: steps at a"
         " bump, strobe, scramble or reset, slopes while a clock drifted, a gap while the node was"
-        " down (it comes back with its clock right). Faults shaded as in the plots below.</p>"
+        " down (it comes back with its clock right). Faults are shaded as in the plots below, but"
+        " from when each start was invoked: a strobe flips the clocks while its start runs.</p>"
         f"{svg}</div>"
     )
 
