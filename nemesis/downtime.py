@@ -100,14 +100,15 @@ def kill_costs(history: Sequence[Mapping[str, Any]]) -> list[KillCost]:
     lines = [line for line in history if line.get("process") != FINAL]
     end_ns = max((int(line.get("time", 0)) for line in lines), default=0)
     windows = _down_windows(lines)
-    ops = _client_ops(lines)
+    # Only failures can count, and they are few: filter once, not once per kill.
+    ops = [op for op in _client_ops(lines) if op.type in FAILED_TYPES]
     costs = []
     for fault, nodes, from_ns, until_ns, down_s in windows:
         last_ns = end_ns if until_ns is None else until_ns
         failed = indefinite = 0
         sent_to = dict.fromkeys(nodes, 0)
         for op in ops:
-            if op.type not in FAILED_TYPES or op.start_ns > last_ns:
+            if op.start_ns > last_ns:
                 continue
             if op.end_ns is not None and op.end_ns < from_ns:
                 continue

@@ -77,3 +77,19 @@ def fault_effects(history: list[dict[str, Any]]) -> dict[str, Any]:
         "did_nothing": [f"{op['f']}: {op['summary']}" for op in done if not op["mattered"]],
         "kills": [cost.to_json() for cost in all_costs],
     }
+
+
+KILL_LINES = 10  # a long run kills often: the rest are in results.json
+
+
+def kill_lines(kills: Sequence[Mapping[str, Any]]) -> list[str]:
+    """What each kill cost, for the end of a run: a line per kill (``results.json``'s
+    ``faults.kills`` summaries), the first ``KILL_LINES`` of them and how many more there were."""
+    lines = [str(kill.get("summary", "")) for kill in kills[:KILL_LINES]]
+    if len(kills) > KILL_LINES:
+        failed = sum(int(kill.get("requests_failed", 0)) for kill in kills)
+        lines.append(
+            f"… and {len(kills) - KILL_LINES} more kills (results.json, faults.kills):"
+            f" {failed:,} requests failed while nodes were down in all"
+        )
+    return lines

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nemesis.downtime import cost_so_far, kill_costs
-from nemesis.effects import fault_effects, progress_line
+from nemesis.effects import fault_effects, kill_lines, progress_line
 
 
 def nemesis(t_s: float, f: str, value: Any, type_: str = "info") -> dict[str, Any]:
@@ -142,3 +142,16 @@ def test_exactly_the_failed_requests_in_flight_while_down_are_counted(
     assert cost.failed == sum(1 for type_, _ in failed if type_ == "fail")
     assert cost.indefinite == sum(1 for type_, _ in failed if type_ == "info")
     assert cost.sent_to == {"n2": sum(1 for _, node in failed if node == "n2")}
+
+
+def test_the_end_of_a_long_run_lists_the_first_kills_and_counts_the_rest() -> None:
+    kills = [
+        {"summary": f"kill n{i % 5 + 1}: down 1.0 s, ...", "requests_failed": 3} for i in range(14)
+    ]
+    lines = kill_lines(kills)
+    assert lines[:10] == [kill["summary"] for kill in kills[:10]]
+    assert lines[10] == (
+        "… and 4 more kills (results.json, faults.kills): 42 requests failed while nodes were"
+        " down in all"
+    )
+    assert kill_lines(kills[:2]) == [kills[0]["summary"], kills[1]["summary"]]
