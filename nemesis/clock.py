@@ -10,7 +10,10 @@ way); mode ``strobe`` flips each target's clock between its skew and skew + delt
 ±``clock_max_skew_ms``), so the nodes disagree with each other and not just with real time;
 mode ``drift`` makes each target's clock run fast or slow by its own rate (up to
 ±``clock_max_drift_ppm``), so the skew grows while the fault lasts, as a bad oscillator's does.
-``stop-clock`` and ``heal`` reset every reachable node to no skew. Randomness from the seeded
+``stop-clock`` and ``heal`` reset every reachable node to no skew. Each op's value records what
+it set (``offsets``: each node's skew after it, in ms; a strobe also its ``base_offsets``, delta,
+period and number of flips; a drift its ``drifts_ppm``), so ``nemesis.clock_history`` can tell
+each node's offset at every moment of the run from the history. Randomness from the seeded
 ``random.Random`` given. Does network I/O (the admin channel).
 """
 
@@ -75,6 +78,11 @@ class ClockNemesis:
         shown = ", ".join(f"{node} {ms:+,.0f} ms" for node, ms in offsets.items())
         if mode == "drift":
             shown = ", ".join(f"{n} {ppm:+,} ppm" for n, ppm in value["drifts_ppm"].items())
+        elif mode == "strobe" and value["nodes"]:  # its offsets are only where the last flip left
+            shown = (
+                f"{', '.join(value['nodes'])} flipped {value['delta_ms']:+,} ms and back every"
+                f" {value['period_ms']:,} ms, {value['flips']} times"
+            )
         moved = any(offsets.values()) or bool(value.get("flips")) or bool(value.get("drifts_ppm"))
         value["effect"] = effect(f"clock {mode}: {shown or 'nobody'}", moved)
         return value
@@ -144,6 +152,7 @@ class ClockNemesis:
             "period_ms": period_ms,
             "duration_ms": duration_ms,
             "flips": flips,
+            "base_offsets": base,  # each target's skew between flips (the plot's low level)
             "offsets": offsets,
         }
 

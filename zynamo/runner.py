@@ -40,7 +40,7 @@ from typing import Any
 from cluster.core import ClusterConfig, Ring
 from cluster.net import ClientError
 from nemesis.base import FaultOp, Nemesis, NoopNemesis
-from nemesis.effects import describe_effect, fault_effects
+from nemesis.effects import fault_effects, kill_lines, progress_line
 from nemesis.schedule import ScriptedSchedule, TimedFaultOp
 from nemesis.timekeeping import Clock
 from workloads.base import Invocation, KeyPool, Quorum, Workload
@@ -198,7 +198,7 @@ class NemesisRunner:
         if error:
             completion["error"] = error
             self.progress(f"nemesis {op.f} failed: {error}")
-        elif line := describe_effect(op.f, value):
+        elif line := progress_line(op.f, value, self.recorder.ops):
             self.progress(line)  # what the fault did, or a warning that it did nothing
         self.recorder.record(completion)
         self._last = (value, error)
@@ -522,6 +522,8 @@ def run_test(
         repairs=options.repairs,
     )
     results["faults"] = fault_effects(history)  # what each fault did; those that did nothing
+    for line in kill_lines(results["faults"]["kills"]):  # what each kill cost the clients
+        progress(line)
     (directory / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     if report:
         phases.start("report")

@@ -141,3 +141,35 @@ def test_a_timeline_of_100k_operations_stays_responsive(
     shown = browser.find_element(By.ID, "shown").text
     assert shown == "2000 of 100000 operations shown"
     screenshot(browser, tmp_path, "timeline-100k-filtered")
+
+
+def test_the_clock_plot_shows_one_line_per_node_only_when_clocks_were_skewed(
+    browser: webdriver.Chrome, tmp_path: pathlib.Path
+) -> None:
+    from tests.zynamo.clock_fixtures import clock_history, without_clock_faults, write_run
+
+    skewed = write_run(tmp_path / "results", clock_history(), "clock")
+    write_report(skewed)
+    browser.get((skewed / "index.html").as_uri())
+    plot = browser.find_element(By.CSS_SELECTOR, "#clock-offsets svg.clock-plot")
+    assert plot.is_displayed() and plot.size["width"] > 800
+    lines = browser.find_elements(By.CSS_SELECTOR, "svg.clock-plot path.clock-line")
+    assert [line.get_attribute("data-node") for line in lines] == ["n1", "n2", "n3", "n4", "n5"]
+    assert all(line.is_displayed() for line in lines)
+    # The bumped node's line reaches above the others: its offset was +1,500 ms.
+    tops = {line.get_attribute("data-node"): line.rect["y"] for line in lines}
+    assert tops["n1"] < min(tops[node] for node in ("n2", "n4"))
+    legend = browser.find_element(By.CSS_SELECTOR, "svg.clock-plot").text
+    assert "n1" in legend and "max +1,500 ms" in legend
+    shaded = browser.find_elements(By.CSS_SELECTOR, "svg.clock-plot g.clock-fault")
+    assert {g.get_attribute("data-fault") for g in shaded} == {"clock", "kill"}
+    kill_row = browser.find_element(By.XPATH, "//div[@id='nemesis']//tr[td/b[text()='kill']]")
+    assert "4 requests failed" in kill_row.text
+    browser.execute_script("arguments[0].scrollIntoView()", plot)
+    screenshot(browser, tmp_path, "report-clock-offsets")
+
+    calm = write_run(tmp_path / "results", without_clock_faults(clock_history()), "calm")
+    write_report(calm)
+    browser.get((calm / "index.html").as_uri())
+    assert not browser.find_elements(By.CSS_SELECTOR, "svg.clock-plot")
+    assert not browser.find_elements(By.ID, "clock-offsets")

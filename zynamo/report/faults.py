@@ -14,6 +14,10 @@ from zynamo.report.history import FaultInterval
 def describe_fault(fault: str, what: object) -> str:
     """``kill n1, n5`` or ``partition n1,n2,n3 | n4,n5`` from a fault interval's value."""
     if isinstance(what, Mapping):
+        drifts = what.get("drifts_ppm")
+        if isinstance(drifts, Mapping) and drifts:
+            rates = ", ".join(f"{node} {ppm:+,} ppm" for node, ppm in drifts.items())
+            return f"{fault} drift {rates}"
         nodes = what.get("nodes") or what.get("targets")
         if isinstance(nodes, list):
             return f"{fault} {', '.join(map(str, nodes))}"

@@ -78,6 +78,7 @@ class FaultInterval:
     end_s: float
     healed: bool
     value: object
+    stop_value: object = None  # what the stop that ended it reported (None: never healed)
 
 
 def load_history(path: pathlib.Path) -> list[dict[str, Any]]:
@@ -192,7 +193,7 @@ def fault_intervals(
             open_faults.setdefault(fault, (at_s, _what_was_done(op)))
         elif fault in open_faults:
             start_s, value = open_faults.pop(fault)
-            intervals.append(FaultInterval(fault, start_s, at_s, True, value))
+            intervals.append(FaultInterval(fault, start_s, at_s, True, value, _what_was_done(op)))
     intervals.extend(
         FaultInterval(fault, start_s, end_s, False, value)
         for fault, (start_s, value) in open_faults.items()

@@ -11,14 +11,18 @@ import html
 import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from nemesis.clock_history import clock_offsets
+from nemesis.downtime import KillCost, kill_costs
+from nemesis.effects import NO_EFFECT
 from zynamo.report.checkers import Verdict, key_figures, verdict
+from zynamo.report.clockplot import render_clock_plot
 from zynamo.report.faults import describe_fault
 from zynamo.report.findings import Findings, first_of_each, headline
 from zynamo.report.fmt import key_page, of
-from zynamo.report.history import FINAL, HistoryView, Line
+from zynamo.report.history import FINAL, NANOS_PER_SECOND, FaultInterval, HistoryView, Line
 from zynamo.report.keypage import finding_anchors
 from zynamo.report.plots import quantile
 from zynamo.report.repro import commit_of, reproduce_command
@@ -101,6 +105,8 @@ margin-top:12px}
 .repro code{display:block;background:#f6f8fa;border:1px solid #eaeef2;border-radius:6px;
 padding:6px 10px;font-size:13px;overflow-wrap:anywhere}
 h3{font-size:14px;margin:14px 0 4px}
+.clock svg{display:block;border:1px solid #eaeef2;border-radius:6px;margin-top:6px}
+td.effect{font-size:13px}
 """
 
 
@@ -135,6 +141,7 @@ def render_index(run: RunSummary) -> str:
         _checkers(run),
         _operations(run.history),
         _faults(run.history),
+        _clock(run),
         schedule_section(run.schedule),
         _plots(run),
         _options(run.test),
@@ -339,19 +346,78 @@ def _faults(view: HistoryView) -> str:
     intervals = view.intervals
     if not intervals:
         return "<div class=card><h2>Nemesis</h2><p class=note>No faults were injected.</p></div>"
+    costs = {(cost.fault, cost.from_ns / NANOS_PER_SECOND): cost for cost in kill_costs(view.lines)}
     rows = "".join(
         f"<tr><td><b>{_e(interval.fault)}</b></td><td class=num>{interval.start_s:.2f}</td>"
         f"<td class=num>{interval.end_s:.2f}{'' if interval.healed else ' (never healed)'}</td>"
         f"<td class=num>{interval.end_s - interval.start_s:.2f}</td>"
-        f"<td>{_e(describe_fault(interval.fault, interval.value))}</td></tr>"
+        f"<td>{_e(describe_fault(interval.fault, interval.value))}</td>"
+        f"<td class=effect>{_effect(interval, costs.get((interval.fault, interval.start_s)))}"
+        "</td></tr>"
         for interval in intervals
     )
     return (
-        "<div class=card><h2>Nemesis</h2><table><thead><tr><th>fault</th>"
+        "<div class=card id=nemesis><h2>Nemesis</h2><table><thead><tr><th>fault</th>"
         "<th class=num>active from (s)</th><th class=num>until (s)</th>"
-        "<th class=num>for (s)</th><th>what was done</th></tr></thead>"
+        "<th class=num>for (s)</th><th>what was done</th><th>what it did</th></tr></thead>"
         f"<tbody>{rows}</tbody></table></div>"
     )
+
+
+def _effect(interval: FaultInterval, cost: KillCost | None) -> str:
+    """What the fault's start and stop said they did (a fault that did nothing flagged), and
+    for a kill the client requests that failed while its nodes were down."""
+    said = []
+    for value in (interval.value, interval.stop_value):
+        info = value.get("effect") if isinstance(value, Mapping) else None
+        if not isinstance(info, Mapping):
+            continue
+        summary = _e(str(info.get("summary", "")))
+        if info.get("mattered", True):
+            said.append(summary)
+        else:
+            said.append(f"<span class=fail>{_e(NO_EFFECT)}:</span> {summary}")
+    if cost is not None:
+        css = "kill-cost fail" if cost.requests_failed else "kill-cost"
+        said.append(f"<b class='{css}'>{_e(cost.cost())}</b>")
+    return "<br>".join(said)
+
+
+def _clock(run: RunSummary) -> str:
+    """Each node's clock offset over the run, when it had clock faults."""
+    series = clock_offsets(run.history.lines, _node_names(run.test))
+    if not series:
+        return ""
+    svg = render_clock_plot(series, _from_invocation(run.history), run.history.duration_s)
+    return (
+        "<div class='card clock' id=clock-offsets><h2>Clock offsets</h2><p class=note>Each"
+        " node's wall clock against true time, from what the clock nemesis set: steps at a"
+        " bump, strobe, scramble or reset, slopes while a clock drifted, a gap while the node was"
+        " down (it comes back with its clock right). Faults are shaded as in the plots below, but"
+        " from when each start was invoked: a strobe flips the clocks while its start runs.</p>"
+        f"{svg}</div>"
+    )
+
+
+def _from_invocation(view: HistoryView) -> list[FaultInterval]:
+    """The fault intervals, each from its start's invocation rather than its completion: a
+    strobe moves the clocks while its start op runs, and its shading must cover that."""
+    invoked = {
+        op.end_ns / NANOS_PER_SECOND: op.start_ns / NANOS_PER_SECOND
+        for op in view.ops
+        if op.is_nemesis and op.f.startswith("start-")
+    }
+    return [replace(i, start_s=invoked.get(i.start_s, i.start_s)) for i in view.intervals]
+
+
+def _node_names(test: Mapping[str, Any] | None) -> list[str]:
+    """The cluster's nodes as test.json gives them: a list of names, or a count (n1…nN)."""
+    nodes = (test or {}).get("nodes")
+    if isinstance(nodes, list):
+        return [str(node) for node in nodes]
+    if isinstance(nodes, int) and not isinstance(nodes, bool) and 0 < nodes <= 100:
+        return [f"n{i}" for i in range(1, nodes + 1)]
+    return []
 
 
 def _plots(run: RunSummary) -> str:

@@ -266,7 +266,7 @@ def _shade_faults(ax: Any, intervals: Sequence[FaultInterval]) -> list[Any]:
     from matplotlib.patches import Patch
 
     kinds = sorted({interval.fault for interval in intervals})
-    colors = {kind: _fault_color(kind, i) for i, kind in enumerate(kinds)}
+    colors = {kind: fault_color(kind, i) for i, kind in enumerate(kinds)}
     for interval in intervals:
         color = colors[interval.fault]
         lane = kinds.index(interval.fault)
@@ -298,7 +298,7 @@ def _shade_faults(ax: Any, intervals: Sequence[FaultInterval]) -> list[Any]:
     return [Patch(color=colors[kind], alpha=0.5, label=f"nemesis: {kind}") for kind in kinds]
 
 
-def _fault_color(kind: str, index: int) -> str:
+def fault_color(kind: str, index: int) -> str:
     return FAULT_COLORS.get(kind, OTHER_FAULT_COLORS[index % len(OTHER_FAULT_COLORS)])
 
 
