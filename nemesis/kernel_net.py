@@ -14,7 +14,8 @@ hears ``src``" is exactly that connection. Cutting ``src->dst`` adds two rules t
 
 whose verdict is ``drop`` (mode ``drop``: a black hole, the connection hangs until ZeroMQ's
 heartbeats give up, reconnects time out) or ``reject with tcp reset`` (mode ``refuse``: both
-ends see the connection reset, reconnects are refused). The reverse connection (``dst``
+ends see the connection reset, reconnects are refused; the output rule lets pass the resets
+the kernel sends for the input rule). The reverse connection (``dst``
 dialling ``src``) matches neither rule, so a one-way cut stays one-way. Healing deletes the
 rules (found by comment, by handle), adding their counters to ``dropped_packets`` first.
 Latency and toxics are not offered: those faults need ``--net proxy``.
@@ -98,11 +99,13 @@ class KernelNet:
         src, dst = link
         source, me = self.topology.address(src), self.topology.address(dst)
         port, comment = int(self._port(dst)), json.dumps(link_label(link))
+        # The resets ``reject`` sends leave through the output hook too: let them pass.
+        not_reset = " tcp flags & rst == 0" if verdict != VERDICTS["drop"] else ""
         return (
             f"add rule inet {TABLE} input ip saddr {source} ip daddr {me} tcp dport {port}"
             f" counter {verdict} comment {comment}\n"
             f"add rule inet {TABLE} output ip saddr {me} ip daddr {source} tcp sport {port}"
-            f" counter {verdict} comment {comment}\n"
+            f"{not_reset} counter {verdict} comment {comment}\n"
         )
 
     def uncut(self, links: Iterable[Link] | None = None) -> None:
