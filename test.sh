@@ -21,7 +21,8 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
 fi
 # Kernel-level partitions (--net kernel) put each node in a network namespace (iproute2's `ip`)
 # and cut links with nftables rules (`nft`): install them when running as root and missing.
-if ! command -v nft >/dev/null || ! command -v ip >/dev/null; then
+has() { command -v "$1" >/dev/null || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
+if ! has nft || ! has ip; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         apt-get install -y -qq nftables iproute2 >/dev/null \
             || { apt-get update -qq && apt-get install -y -qq nftables iproute2 >/dev/null; }

@@ -50,6 +50,12 @@ COMMAND_TIMEOUT_S = 10.0
 _STALE = re.compile(rf"^{re.escape(PREFIX)}(\d+)-\d+-")
 
 _sequence = itertools.count(1)  # runs created by this process
+SYSTEM_BIN = "/usr/sbin:/sbin"  # where Debian puts ip and nft, often not on a user's PATH
+
+
+def find_tool(name: str) -> str | None:
+    """The path of the command ``name`` (``ip``, ``nft``): on PATH, else in /usr/sbin or /sbin."""
+    return shutil.which(name) or shutil.which(name, path=SYSTEM_BIN)
 
 
 class NamespaceError(RuntimeError):
@@ -58,9 +64,10 @@ class NamespaceError(RuntimeError):
 
 def run_command(argv: Sequence[str], stdin: str | None = None) -> str:
     """Run ``argv``; its output, or ``NamespaceError`` with what it printed on failure."""
+    argv = [find_tool(argv[0]) or argv[0], *argv[1:]]
     try:
         proc = subprocess.run(
-            list(argv),
+            argv,
             input=stdin,
             capture_output=True,
             text=True,
@@ -77,7 +84,7 @@ def run_command(argv: Sequence[str], stdin: str | None = None) -> str:
 
 def in_namespace(namespace: str, argv: Sequence[str]) -> list[str]:
     """``argv`` run inside ``namespace``."""
-    return ["ip", "netns", "exec", namespace, *argv]
+    return ["ip", "netns", "exec", namespace, find_tool(argv[0]) or argv[0], *argv[1:]]
 
 
 def list_namespaces() -> list[str]:
@@ -201,7 +208,7 @@ class NamespaceTopology:
 
     def launcher(self, node: str) -> list[str]:
         self.place(node)
-        return ["ip", "netns", "exec", self.namespace(node)]
+        return [find_tool("ip") or "ip", "netns", "exec", self.namespace(node)]
 
     def control(self, node: str) -> str | None:
         return f"ipc://{self.control_dir / node}.sock"

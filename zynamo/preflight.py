@@ -8,13 +8,13 @@ Does network I/O (one HTTP request, under a second).
 from __future__ import annotations
 
 import os
-import shutil
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from nemesis.netns import find_tool
 from zynamo.options import TestOptions
 
 REACH_TIMEOUT_S = 0.8
@@ -40,7 +40,7 @@ def toxiproxy_problem(url: str, timeout_s: float = REACH_TIMEOUT_S) -> str | Non
 
 
 def kernel_net_problem(
-    euid: int | None = None, which: Callable[[str], str | None] = shutil.which
+    euid: int | None = None, which: Callable[[str], str | None] = find_tool
 ) -> str | None:
     """Why ``--net kernel`` cannot run here (one line), or None: it creates network
     namespaces and nftables rules, which needs root and the ``ip`` and ``nft`` commands."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,12 +26,12 @@ from nemesis.base import FaultOp
 from nemesis.combined import CombinedNemesis, build_nemesis
 from nemesis.environment import ClusterFaults
 from nemesis.kernel_net import KernelNet
-from nemesis.netns import NamespaceTopology, list_namespaces, sweep_stale
+from nemesis.netns import NamespaceTopology, find_tool, list_namespaces, sweep_stale
 from zynamo.env.real import RealEnvironment
 
 if os.geteuid() != 0:
     pytest.skip("kernel partitions need root (network namespaces)", allow_module_level=True)
-if shutil.which("ip") is None or shutil.which("nft") is None:
+if find_tool("ip") is None or find_tool("nft") is None:
     pytest.skip(
         "kernel partitions need `ip` and `nft` (apt-get install iproute2 nftables)",
         allow_module_level=True,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -19,11 +18,11 @@ from typing import Any
 
 import pytest
 
-from nemesis.netns import list_namespaces
+from nemesis.netns import find_tool, list_namespaces
 
 if os.geteuid() != 0:
     pytest.skip("--net kernel needs root (network namespaces)", allow_module_level=True)
-if shutil.which("ip") is None or shutil.which("nft") is None:
+if find_tool("ip") is None or find_tool("nft") is None:
     pytest.skip(
         "--net kernel needs `ip` and `nft` (apt-get install iproute2 nftables)",
         allow_module_level=True,
