@@ -19,6 +19,18 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
             "chromium-driver as root); the browser tests will be skipped" >&2
     fi
 fi
+# Kernel-level partitions (--net kernel) put each node in a network namespace (iproute2's `ip`)
+# and cut links with nftables rules (`nft`): install them when running as root and missing.
+has() { command -v "$1" >/dev/null || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
+if ! has nft || ! has ip; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        apt-get install -y -qq nftables iproute2 >/dev/null \
+            || { apt-get update -qq && apt-get install -y -qq nftables iproute2 >/dev/null; }
+    else
+        echo "$(basename "$0"): nft or ip is missing (apt-get install nftables iproute2 as" \
+            "root); --net kernel will be refused and its tests skipped" >&2
+    fi
+fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy

@@ -5,8 +5,10 @@
 ``drop``), and returns the grudge, the mode and the links; a new partition replaces the one in
 force. ``stop-partition`` and ``heal`` restore every link. ``LatencyNemesis``: ``start-latency``
 delays (and optionally throttles) every link from or to its targets; ``stop-latency`` and
-``heal`` remove that. Does network I/O through the ``nemesis.environment.Network`` given
-(e.g. ``ProxyNet``).
+``heal`` remove that. A network that counts what its cuts stopped (``dropped_packets()``, as
+``nemesis.kernel_net.KernelNet`` does from nftables counters) has that count in the stop's
+summary too. Does network I/O through the ``nemesis.environment.Network`` given (e.g.
+``ProxyNet``).
 """
 
 from __future__ import annotations
@@ -49,7 +51,8 @@ class PartitionNemesis:
         self.options = options
         self.dropped_sends = dropped_sends
         self.clock = clock or WallClock()  # "healed after 3.0 s": on the environment's clock
-        self._started: tuple[float, int | None, int] | None = None  # when, sends, links
+        # when, sends dropped, links cut, packets dropped (None: not counted)
+        self._started: tuple[float, int | None, int, int | None] | None = None
 
     def invoke(self, op: FaultOp) -> dict[str, Any]:
         if op.fault != "partition":
@@ -73,7 +76,7 @@ class PartitionNemesis:
         for key in ("key", "primaries", "form"):
             if key in op.value:
                 value[key] = op.value[key]
-        self._started = (self.clock.now(), self.dropped_sends(), len(cut))
+        self._started = (self.clock.now(), self.dropped_sends(), len(cut), self._packets())
         name = op.value.get("shape", "grudge")
         value["effect"] = effect(f"partition {name}: {len(cut)} links cut ({mode})", bool(cut))
         return value
@@ -81,13 +84,22 @@ class PartitionNemesis:
     def _stopped(self) -> dict[str, Any]:
         if self._started is None:
             return effect("no partition was in force", False)
-        since, before, links = self._started
+        since, before, links, packets_before = self._started
         self._started = None
         summary = f"{links} links healed after {self.clock.now() - since:.1f} s"
         after = self.dropped_sends()
         if before is not None and after is not None:
             summary += f", {max(0, after - before):,} messages refused meanwhile"
+        packets_after = self._packets()
+        if packets_before is not None and packets_after is not None:
+            summary += f", {max(0, packets_after - packets_before):,} packets dropped by the kernel"
         return effect(summary, links > 0)
+
+    def _packets(self) -> int | None:
+        """What the network's own counters say its cuts stopped so far; None if it has none.
+        Read before ``uncut``: a kernel net adds the counts of the rules it deletes."""
+        counter = getattr(self.net, "dropped_packets", None)
+        return int(counter()) if callable(counter) else None
 
     def heal(self) -> None:
         self.net.uncut()

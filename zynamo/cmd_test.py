@@ -20,7 +20,7 @@ from nemesis.registry import accepted_packages
 from nemesis.shapes import ACCEPTED_SHAPES, PARTITION_MODES
 from zynamo.cli import EXIT_CODES_HELP, EXIT_HARNESS_FAILED, EXIT_INTERRUPTED, UsageError
 from zynamo.nemesis_flags import add_nemesis_flags, flag_message, nemesis_values
-from zynamo.options import ENVIRONMENTS, WORKLOADS, TestOptions
+from zynamo.options import ENVIRONMENTS, NETS, WORKLOADS, TestOptions
 from zynamo.reproduce import reproduce_command
 from zynamo.verdicts import exit_code, verdict_table
 
@@ -61,6 +61,13 @@ def add_test_flags(parser: argparse.ArgumentParser, matrix: bool = False) -> Non
         default=DEFAULTS.env,
         help=f"where the test runs: {', '.join(ENVIRONMENTS)} (default %(default)s: local"
         " processes behind Toxiproxy; sim: the deterministic simulator, in virtual time)",
+    )
+    parser.add_argument(
+        "--net",
+        default=DEFAULTS.net,
+        help=f"how a real run's links are cut: {', '.join(NETS)} (default %(default)s:"
+        " per-link Toxiproxy proxies; kernel: each node in its own network namespace, links"
+        " cut by nftables rules; needs root, ip and nft)",
     )
     parser.add_argument(
         "--partition",
@@ -152,6 +159,7 @@ def add_test_flags(parser: argparse.ArgumentParser, matrix: bool = False) -> Non
 def options_from(args: argparse.Namespace, **overrides: Any) -> TestOptions:
     values: dict[str, Any] = {
         "env": args.env,
+        "net": args.net,
         "partition_shapes": _csv(args.partition),
         "partition_mode": args.partition_mode,
         "nodes": args.nodes,

@@ -26,6 +26,11 @@ from workloads.catalog import WORKLOADS as CATALOG
 WORKLOADS = tuple(CATALOG)
 # Where a test runs: local processes behind Toxiproxy, or the deterministic simulator.
 ENVIRONMENTS = ("real", "sim")
+# How a real run's links are made and cut: Toxiproxy proxies, or the kernel (a network
+# namespace per node, nftables rules; needs root, ``ip`` and ``nft``).
+NETS = ("proxy", "kernel")
+# Faults that slow or poison links: only proxies can do that.
+PROXY_ONLY_FAULTS = ("latency", "toxic")
 # The repair mechanisms a run may switch off one by one (docs/repair.md says what each alone
 # must recover): hinted handoff, read repair, anti-entropy.
 REPAIRS = ("hints", "read-repair", "anti-entropy")
@@ -63,6 +68,7 @@ class TestOptions:
     repairs: tuple[str, ...] = REPAIRS  # the repair mechanisms left on
     tombstone_grace_ms: int = 10_000  # tombstones every replica holds are reaped after this
     env: str = "real"
+    net: str = "proxy"  # real runs: proxy (Toxiproxy) or kernel (namespaces + nftables)
     # --- the nemesis's parameters and what storage and strict quorums the cluster runs with
     pr: int = 0  # primaries that must answer a read (0: sloppy quorum only)
     pw: int = 0  # primaries that must acknowledge a write
@@ -125,9 +131,26 @@ class TestOptions:
         merged.check_nodes(tuple(f"n{i}" for i in range(1, self.nodes + 1)))
         object.__setattr__(self, "nemesis_options", merged)  # frozen: set once, here
 
+    def _check_net(self) -> None:
+        if self.net not in NETS:
+            raise ValueError(_accepted("--net", self.net, NETS))
+        if self.net == "proxy":
+            return
+        if self.env != "real":
+            raise ValueError(f"--net {self.net}: only real runs have links to cut (--env real)")
+        if self.toxiproxy:
+            raise ValueError(f"--net {self.net}: no Toxiproxy is used, leave --toxiproxy out")
+        slowing = [f for f in self.nemesis if f in PROXY_ONLY_FAULTS]
+        if slowing:
+            raise ValueError(
+                f"--net {self.net}: the kernel cuts links but does not slow them;"
+                f" {', '.join(slowing)} need --net proxy"
+            )
+
     def _check_run(self) -> None:
         if self.env not in ENVIRONMENTS:
             raise ValueError(_accepted("--env", self.env, ENVIRONMENTS))
+        self._check_net()
         if self.workload not in WORKLOADS:
             raise ValueError(_accepted("--workload", self.workload, WORKLOADS))
         if not self.nemesis:

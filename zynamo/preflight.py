@@ -1,5 +1,6 @@
 """Checks made before a run starts, so that a command that cannot work is refused at once
-(exit 254) with nothing written: today, that an external Toxiproxy answers at its URL.
+(exit 254) with nothing written: that an external Toxiproxy answers at its URL, and that
+``--net kernel`` runs as root with ``ip`` and ``nft`` installed.
 
 Does network I/O (one HTTP request, under a second).
 """
@@ -10,8 +11,10 @@ import os
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
+from nemesis.netns import find_tool
 from zynamo.options import TestOptions
 
 REACH_TIMEOUT_S = 0.8
@@ -36,6 +39,27 @@ def toxiproxy_problem(url: str, timeout_s: float = REACH_TIMEOUT_S) -> str | Non
     return None
 
 
+def kernel_net_problem(
+    euid: int | None = None, which: Callable[[str], str | None] = find_tool
+) -> str | None:
+    """Why ``--net kernel`` cannot run here (one line), or None: it creates network
+    namespaces and nftables rules, which needs root and the ``ip`` and ``nft`` commands."""
+    if (os.geteuid() if euid is None else euid) != 0:
+        return (
+            "--net kernel: must run as root (it creates network namespaces and nftables"
+            " rules); use --net proxy, the default, otherwise"
+        )
+    missing = [tool for tool in ("ip", "nft") if which(tool) is None]
+    if missing:
+        packages = {"ip": "iproute2", "nft": "nftables"}
+        return (
+            f"--net kernel: {' and '.join(missing)} not found; install"
+            f" {' '.join(packages[t] for t in missing)} (apt-get install -y"
+            f" {' '.join(packages[t] for t in missing)}; ./run.sh does it when run as root)"
+        )
+    return None
+
+
 def directory_problem(flag: str, path: Path) -> str | None:
     """Why ``path`` cannot be a directory this process writes into, or None. Called once
     everything else is validated: it creates the directory (only it) to find out."""
@@ -52,6 +76,10 @@ def directory_problem(flag: str, path: Path) -> str | None:
 
 def preflight(options: TestOptions) -> str | None:
     """The first reason ``options`` cannot run here, or None."""
+    if options.env == "real" and options.net == "kernel":
+        problem = kernel_net_problem()
+        if problem:
+            return problem
     if options.env == "real" and options.toxiproxy:
         problem = toxiproxy_problem(options.toxiproxy)
         if problem:

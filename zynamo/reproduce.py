@@ -19,6 +19,7 @@ from zynamo.options import TestOptions
 # TestOptions field -> its `zynamo test` flag, in the order the command lists them.
 FLAGS = {
     "env": "--env",
+    "net": "--net",
     "workload": "--workload",
     "nemesis": "--nemesis",
     "partition_shapes": "--partition",

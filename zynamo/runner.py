@@ -383,7 +383,12 @@ def default_environment(
     from zynamo.env.real import RealEnvironment
 
     return RealEnvironment(
-        directory, config, toxiproxy_url=options.toxiproxy, seed=options.seed, sync=options.sync
+        directory,
+        config,
+        toxiproxy_url=options.toxiproxy,
+        seed=options.seed,
+        sync=options.sync,
+        net=options.net,
     )
 
 

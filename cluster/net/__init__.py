@@ -8,14 +8,14 @@
   through the node's ``message-faults`` admin op;
 - ``cluster.net.client`` — ``Client`` (blocking) and ``AsyncClient`` (asyncio);
 - ``cluster.net.local`` — ``LocalCluster``: node processes on loopback, their faults
-  (kill, pause, restart) and membership changes.
+  (kill, pause, restart) and membership changes; ``NodeHosting`` places them elsewhere.
 
 Network, file, process and signal I/O. What other packages may use is in ``__all__``.
 """
 
 from cluster.core import ClientError, GetResult, PutResult
 from cluster.net.client import AsyncClient, Client
-from cluster.net.local import CLUSTER_FILE, ClusterError, LocalCluster, free_ports
+from cluster.net.local import CLUSTER_FILE, ClusterError, LocalCluster, NodeHosting, free_ports
 
 __all__ = [
     "CLUSTER_FILE",
@@ -25,6 +25,7 @@ __all__ = [
     "ClusterError",
     "GetResult",
     "LocalCluster",
+    "NodeHosting",
     "PutResult",
     "free_ports",
 ]

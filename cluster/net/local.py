@@ -7,7 +7,11 @@ test needs: ``kill`` (SIGKILL), ``start_node`` / ``restart`` on the same data an
 (SIGSTOP) and ``resume`` (SIGCONT); and membership changes: ``join`` starts a new node (or one
 that left) that joins the ring through the seeds, ``leave`` has a node hand its data to the
 others and stops it. ``LocalCluster.load(DIR)`` re-attaches to a cluster another process started
-(the ``zynamo cluster`` commands). Does process, file and network I/O.
+(the ``zynamo cluster`` commands). A ``NodeHosting`` places nodes elsewhere than on loopback in
+this network namespace: each node's own listen address, a command prefix that starts it (e.g.
+``ip netns exec NS``) and a control address clients use instead (e.g. ``ipc://...``);
+``nemesis.netns`` gives one that puts every node in its own network namespace. Does process,
+file and network I/O.
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 import cluster
 from cluster.core import ClientError, ClusterConfig
@@ -45,6 +50,40 @@ STOP_TIMEOUT_S = 5.0
 FORCE_RESEND_S = 5.0  # how often ``leave`` repeats a forced removal while waiting for it
 
 Dial = Callable[[str, str], str]
+
+
+class NodeHosting(Protocol):
+    """Where nodes run and how they are reached, when not all on loopback here.
+
+    ``host(node)``: the address the node listens on for its peers (and peers dial);
+    ``launcher(node)``: the words put before the node's command (``[]``: run it directly);
+    ``control(node)``: the address clients and the admin channel use instead of the peers'
+    one (None: the same). Called for nodes that join later too."""
+
+    def host(self, node: str) -> str: ...
+
+    def launcher(self, node: str) -> list[str]: ...
+
+    def control(self, node: str) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class StaticHosting:
+    """A ``NodeHosting`` read back from a cluster file (``LocalCluster.load``)."""
+
+    hosts: Mapping[str, str]
+    launchers: Mapping[str, list[str]]
+    controls: Mapping[str, str | None]
+
+    def host(self, node: str) -> str:
+        return self.hosts.get(node, HOST)
+
+    def launcher(self, node: str) -> list[str]:
+        return list(self.launchers.get(node, []))
+
+    def control(self, node: str) -> str | None:
+        return self.controls.get(node)
+
 
 _handed_out: set[int] = set()  # ports this process already allocated
 
@@ -147,6 +186,7 @@ class LocalCluster:
     ``dial(src, dst)`` gives the address ``src`` connects to for peer ``dst``; the default is
     ``dst``'s own port, and a nemesis passes one that routes through a proxy per link.
     ``detach=True`` starts nodes in their own sessions so they outlive this process.
+    ``hosting`` places the nodes elsewhere than on loopback here (``NodeHosting``).
     """
 
     def __init__(
@@ -160,7 +200,9 @@ class LocalCluster:
         sync: str = "normal",
         detach: bool = False,
         ports: Mapping[str, int] | None = None,
+        hosting: NodeHosting | None = None,
     ) -> None:
+        self.hosting = hosting
         self.directory = Path(directory).resolve()
         self.config = config
         self.seed = seed
@@ -192,17 +234,25 @@ class LocalCluster:
         """The cluster's nodes: the initial ones and those that joined, minus those that left."""
         return tuple(n for n in self.members if n not in self.departed)
 
+    def host(self, node: str) -> str:
+        """The address ``node`` listens on for its peers."""
+        return HOST if self.hosting is None else self.hosting.host(node)
+
     @property
     def endpoints(self) -> dict[str, str]:
         """The address a client connects to, by node."""
-        return {name: tcp(HOST, port) for name, port in self.ports.items()}
+        hosting = self.hosting
+        return {
+            name: (hosting.control(name) if hosting else None) or tcp(self.host(name), port)
+            for name, port in self.ports.items()
+        }
 
     def dial_map(self) -> dict[str, dict[str, str]]:
         """For each node, the address it dials each peer at. Links to and from a node that
         joined later go through the ``dial`` hook too when it knows them, else directly."""
         if self._dial_map is None:
             self._dial_map = {}
-        direct = self.endpoints
+        direct = {name: tcp(self.host(name), port) for name, port in self.ports.items()}
         for src in self.members:
             row = self._dial_map.setdefault(src, {})
             for dst in self.members:
@@ -240,12 +290,13 @@ class LocalCluster:
             "sync": self.sync,
             "nodes": {
                 name: {
-                    "host": HOST,
+                    "host": self.host(name),
                     "port": self.ports[name],
                     "dir": name,
                     "dial": dial[name],
                     "pid": self.pids.get(name),
                     "left": name in self.departed,
+                    **self._hosting_json(name),
                 }
                 for name in self.members
             },
@@ -254,6 +305,14 @@ class LocalCluster:
         tmp = self.cluster_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(data, indent=2) + "\n")
         tmp.replace(self.cluster_file)  # atomic: a starting node never reads half a file
+
+    def _hosting_json(self, node: str) -> dict[str, Any]:
+        if self.hosting is None:
+            return {}
+        return {
+            "launcher": self.hosting.launcher(node),
+            "control": self.hosting.control(node),
+        }
 
     @classmethod
     def load(cls, directory: str | Path) -> LocalCluster:
@@ -273,6 +332,14 @@ class LocalCluster:
             dial_map = {name: dict(nodes[name]["dial"]) for name in members}
             pids = {name: int(nodes[name]["pid"]) for name in members if nodes[name]["pid"]}
             departed = {name for name in members if nodes[name].get("left")}
+            hosting = StaticHosting(
+                hosts={name: str(nodes[name].get("host", HOST)) for name in members},
+                launchers={name: list(nodes[name].get("launcher") or []) for name in members},
+                controls={name: nodes[name].get("control") for name in members},
+            )
+            placed = any(h != HOST for h in hosting.hosts.values()) or any(
+                [*hosting.launchers.values(), *hosting.controls.values()]
+            )
             loaded = cls(
                 directory,
                 config,
@@ -280,6 +347,7 @@ class LocalCluster:
                 seed=int(data.get("seed", 0)),
                 sync=str(data.get("sync", "normal")),
                 detach=True,
+                hosting=hosting if placed else None,
             )
         except (KeyError, TypeError, ValueError) as err:
             raise ClusterError(f"{path}: bad cluster file: {err}") from None
@@ -346,6 +414,7 @@ class LocalCluster:
         root = str(_project_root())
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
         command = [
+            *(self.hosting.launcher(node) if self.hosting else []),
             sys.executable,
             "-m",
             NODE_MODULE,

@@ -148,6 +148,9 @@ class NodeSettings:
     seed: int
     sync: str
     cluster_file: Path | None = None  # where these came from, re-read for nodes that join later
+    # A second address the node also answers on, for the harness's clients and admin channel
+    # when peers reach it elsewhere (a node in its own network namespace: ``ipc://...``).
+    control: str | None = None
 
 
 def load_settings(cluster_file: Path, name: str) -> NodeSettings:
@@ -155,7 +158,8 @@ def load_settings(cluster_file: Path, name: str) -> NodeSettings:
 
     Shape: ``{"config": {...ClusterConfig...}, "seed": 0, "sync": "normal",
     "nodes": {"n1": {"host": "127.0.0.1", "port": 21001, "dial": {"n2": "tcp://..."}}}}``;
-    a peer missing from ``dial`` is dialled directly at its own host and port.
+    a peer missing from ``dial`` is dialled directly at its own host and port. A node's
+    optional ``"control"`` address is bound too (clients may connect there).
     """
     try:
         data = json.loads(cluster_file.read_text())
@@ -180,6 +184,7 @@ def load_settings(cluster_file: Path, name: str) -> NodeSettings:
             seed=int(data.get("seed", 0)),
             sync=str(data.get("sync", "normal")),
             cluster_file=cluster_file,
+            control=str(me["control"]) if me.get("control") else None,
         )
     except (KeyError, TypeError, ValueError) as err:
         raise ValueError(f"{cluster_file}: bad cluster file: {err}") from None
@@ -220,6 +225,8 @@ class Server:
         # A reconnecting peer (same identity) takes over its old, possibly half-dead, pipe.
         self.router.setsockopt(zmq.ROUTER_HANDOVER, 1)
         self.router.bind(settings.listen)
+        if settings.control:
+            self.router.bind(settings.control)
         self.peers: dict[str, zmq.Socket[bytes]] = {}
         for peer in settings.dial:  # connect now, so links are up before the first request
             self._connect_peer(peer, settings.dial[peer])

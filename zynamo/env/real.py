@@ -1,5 +1,7 @@
 """The real environment: local node processes (ZeroMQ, SQLite), each dialling its peers through
-its own Toxiproxy proxies, so any link can be cut or slowed.
+its own Toxiproxy proxies, so any link can be cut or slowed — or, with ``net="kernel"``
+(``--net kernel``), each in its own network namespace, its links cut by nftables rules
+(``nemesis.netns``, ``nemesis.kernel_net``; clients reach the nodes on Unix sockets).
 
 Entering it starts Toxiproxy (the embedded server, or uses the one at ``toxiproxy_url``) and
 creates one proxy per ordered pair of nodes; ``start`` starts the nodes; leaving it closes the
@@ -28,7 +30,9 @@ from cluster.core import ClusterConfig, Ring
 from cluster.net import AsyncClient, ClientError, ClusterError, LocalCluster
 from cluster.storage import REFUSAL, damage_file, lose_unsynced_writes
 from nemesis.environment import AdminChannel, Network
+from nemesis.kernel_net import KernelNet
 from nemesis.membership import MembershipCluster
+from nemesis.netns import NamespaceTopology
 from nemesis.network import ProxyNet
 from nemesis.process import ProcessCluster
 from nemesis.toxiproxy import open_toxiproxy
@@ -36,6 +40,7 @@ from workloads.client import Client
 from workloads.protocol_client import ProtocolClient
 from zynamo.env.journals import JournalCollector, JournalPoller
 from zynamo.env.realtime import RealTime
+from zynamo.options import NETS
 
 DB_FILE = "data.sqlite3"  # a node's store in its directory (cluster.net.server)
 
@@ -44,7 +49,7 @@ class ProxiedMembership:
     """Join and leave on the ``LocalCluster``; a node that joins gets proxies for its links
     first, so every link of the newcomer can be cut and slowed like the others."""
 
-    def __init__(self, cluster: LocalCluster, net: ProxyNet | None) -> None:
+    def __init__(self, cluster: LocalCluster, net: ProxyNet | KernelNet | None) -> None:
         self.cluster = cluster
         self.net = net
 
@@ -76,7 +81,11 @@ class RealEnvironment(RealTime):
         toxiproxy_url: str | None = None,
         seed: int | None = None,
         sync: str = "normal",
+        net: str = "proxy",
     ) -> None:
+        if net not in NETS:
+            raise ValueError(f"--net: {net!r} is not one of {', '.join(NETS)}")
+        self.net = net
         self.directory = directory
         self.config = config
         self.toxiproxy_url = toxiproxy_url
@@ -84,12 +93,14 @@ class RealEnvironment(RealTime):
         self.sync = sync
         self._stack = ExitStack()
         self._url = ""
-        self._net: ProxyNet | None = None
+        self._net: ProxyNet | KernelNet | None = None
         self._cluster: LocalCluster | None = None
         self._admin: AdminChannel | None = None
         self._journals: JournalPoller | None = None
 
     def __enter__(self) -> RealEnvironment:
+        if self.net == "kernel":
+            return self._enter_kernel()
         with ExitStack() as stack:
             toxiproxy = stack.enter_context(
                 open_toxiproxy(
@@ -103,6 +114,23 @@ class RealEnvironment(RealTime):
             )
             net.setup(cluster.ports)
             stack.callback(net.teardown)
+            admin = AdminChannel(cluster.endpoints)
+            stack.callback(admin.close)
+            self._net, self._cluster, self._admin = net, cluster, admin
+            self._stack = stack.pop_all()
+        return self
+
+    def _enter_kernel(self) -> RealEnvironment:
+        """Namespaces, then the cluster in them, then the rules' tables. Unwinding stops the
+        nodes before their namespaces are deleted (a process would keep its namespace)."""
+        with ExitStack() as stack:
+            topology = stack.enter_context(NamespaceTopology())
+            self._url = f"network namespaces {topology.prefix}*"
+            cluster = LocalCluster(
+                self.directory / "cluster", self.config, sync=self.sync, hosting=topology
+            )
+            stack.callback(cluster.stop)
+            net = KernelNet(topology, self.config.nodes, lambda node: cluster.ports[node])
             admin = AdminChannel(cluster.endpoints)
             stack.callback(admin.close)
             self._net, self._cluster, self._admin = net, cluster, admin
@@ -216,6 +244,8 @@ class RealEnvironment(RealTime):
         return self.config.nodes
 
     def describe(self) -> str:
+        if self.net == "kernel":
+            return f"{len(self.config.nodes)} nodes in {self._url}, links cut by nftables"
         return f"{len(self.config.nodes)} nodes behind Toxiproxy at {self._url}"
 
     def start(self) -> None:
