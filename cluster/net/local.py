@@ -558,7 +558,11 @@ class LocalCluster:
         """Have ``node`` leave: ask a member to take it out of the ring, wait until it has
         handed all its data to the new owners and every member knows it left, then stop it.
         A node that is not running is removed without handoff (its replicas elsewhere restore
-        the replication). True if it handed off its data. ``join(node)`` brings it back."""
+        the replication). True if it handed off its data. ``join(node)`` brings it back.
+
+        A node that joined moments ago is not in the ring yet, and only a ring member can hand
+        off and leave: the request waits until the node's own view has it in the ring (the
+        simulator's ``SimEnvironment.leave`` waits the same way)."""
         self._check(node)
         if node not in self.nodes:
             raise ClusterError(f"node {node} has already left the cluster")
@@ -568,6 +572,12 @@ class LocalCluster:
         running = self.is_running(node) and not self.is_paused(node)
         with Client(self.endpoints, timeout_ms=2000) as client:
             ask = node if running else others[0]
+            if running:
+
+                def in_ring() -> bool:
+                    return node in client.admin(node, "ring")["owners"]
+
+                self._wait(in_ring, timeout_s, f"{node} to enter the ring before it leaves")
             try:
                 # A node that is not running cannot hand anything off: it is forgotten at once
                 # and its replicas elsewhere restore the replication.

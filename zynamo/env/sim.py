@@ -221,8 +221,9 @@ class SimEnvironment:
             raise ValueError(f"cannot remove {node}: no other node of the cluster is running")
         running = self.is_running(node) and not self.is_paused(node)
         deadline = self._clock.now() + LEAVE_TIMEOUT_S
-        # A node that joined moments ago may not be in the ring yet: it can leave once it is.
-        while running and node not in self.sim.ring().owners:
+        # A node that joined moments ago may not be in the ring yet: it can leave once its own
+        # view has it there (it is the node asked; ``LocalCluster.leave`` waits the same way).
+        while running and node not in self.admin(node, "ring")["owners"]:
             if self._clock.now() >= deadline:
                 raise ValueError(f"{node} never entered the ring, so it cannot leave it")
             self._clock.sleep(POLL_S)
