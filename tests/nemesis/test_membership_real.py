@@ -35,8 +35,10 @@ def test_a_node_that_joins_can_leave_at_once(tmp_path: Path) -> None:
             for node in NODES:  # every member saw it leave
                 assert env.admin(node, "status")["peers"]["n4"]["status"] == "left"
         finally:
-            nemesis.heal()
-            env.stop()
+            try:
+                nemesis.heal()
+            finally:
+                env.stop()  # even when the heal fails: no node process is left behind
 
 
 def test_a_forced_removal_through_a_member_that_never_heard_from_the_node_completes(
