@@ -22,6 +22,7 @@ from cluster.core.client import (
 from cluster.core.codec import ProtocolError, decode, encode, from_parsed, parse
 from cluster.core.config import ClusterConfig
 from cluster.core.effects import ClientId, Effect, Log, Reply, Send, SetTimer, Timer
+from cluster.core.leave_steps import LeaveTimeout, Waiting, leave_and_wait
 from cluster.core.message_faults import MessageFaults
 from cluster.core.messages import (
     PEER_TYPES,
@@ -56,6 +57,7 @@ __all__ = [
     "Effect",
     "GetReply",
     "GetResult",
+    "LeaveTimeout",
     "Log",
     "MessageFaults",
     "Node",
@@ -71,12 +73,14 @@ __all__ = [
     "Target",
     "Timer",
     "Versioning",
+    "Waiting",
     "admin_result",
     "decode",
     "encode",
     "encode_state",
     "from_parsed",
     "get_result",
+    "leave_and_wait",
     "parse",
     "put_result",
     "versioning",

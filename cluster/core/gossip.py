@@ -303,11 +303,11 @@ class Gossiper:
     def leave(self, node: str, force: bool = False) -> list[Effect]:
         """Ask for ``node`` to leave the ring, and tell every peer at once. ``force`` is for a
         node that is down for good: it is marked as gone at once, without handing anything off
-        (its replicas elsewhere, anti-entropy and read repair restore the replication)."""
+        (its replicas elsewhere, anti-entropy and read repair restore the replication); asking
+        again is how an operator (or ``LocalCluster.leave``) makes a removal stick that a newer
+        generation of the node, gossiped by a peer, undid (``Membership.remove``)."""
         before = self._membership
-        self._membership = before.leave(node)
-        if force:
-            self._membership = self._membership.mark_left(node)
+        self._membership = before.remove(node) if force else before.leave(node)
         self._persist(before)
         forced = " (removed without handoff)" if force else ""
         effects = self.ctx.log(f"{node} asked to leave{forced}")

@@ -17,6 +17,10 @@ What every node knows about the cluster, merged from what its peers gossip:
   the new owners it records its departure and its peers forget it. A node that restarts while
   leaving keeps leaving (the request is newer than any departure); a node started again after
   it left comes back with a higher generation than its departure, so it joins again.
+  ``remove NODE`` (a node down for good) records both at once, at the generation the remover
+  knows; a peer that knew a later generation undoes it on merge (a restart it cannot tell from
+  the remover's stale view), so a removal can be asked again, from the merged view, even once
+  the node is out of the ring.
 
 A node that is known (it gossiped) but is neither in the ring nor leaving is *joining*: the
 claimant — the first ring member by name, not leaving, that it believes up — adds it with
@@ -175,6 +179,30 @@ class Membership:
             raise ValueError(f"cannot remove {name!r}: no node would be left in the ring")
         requests = _max_merge(self.leave_requests, {name: self._generation(name)})
         return replace(self, leave_requests=requests)
+
+    def remove(self, name: str) -> Membership:
+        """Remove ``name`` by force (it is down for good): asked to leave and gone at once, at
+        the generation this view knows for it.
+
+        Unlike ``leave``, the node need not be in the ring. A view may know an older generation
+        of ``name`` than a peer does (it missed a restart); merging the peer's entry then brings
+        ``name`` back as a joiner, out of the ring — and removing it again, from a view that has
+        merged the newer generation, must still be possible. Removing a node that is already
+        gone changes nothing."""
+        if name in self.left:
+            return self
+        if name not in self.ring.owners and name not in self.members:
+            raise ValueError(f"node {name!r} is not a member ({', '.join(self._known)})")
+        if name in self.ring.owners:
+            staying = [n for n in self.ring.nodes if n not in self.leaving and n != name]
+            if not staying:
+                raise ValueError(f"cannot remove {name!r}: no node would be left in the ring")
+        generation = {name: self._generation(name)}
+        return replace(
+            self,
+            leave_requests=_max_merge(self.leave_requests, generation),
+            departures=_max_merge(self.departures, generation),
+        )
 
     def mark_left(self, name: str) -> Membership:
         departures = _max_merge(self.departures, {name: self._generation(name)})

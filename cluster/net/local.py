@@ -31,7 +31,7 @@ from types import TracebackType
 from typing import Any, Protocol
 
 import cluster
-from cluster.core import ClientError, ClusterConfig
+from cluster.core import ClientError, ClusterConfig, LeaveTimeout, Waiting, leave_and_wait
 from cluster.net.client import Client
 from cluster.net.server import tcp
 
@@ -47,7 +47,6 @@ PORT_RANGE = (20000, 32000)
 READY_TIMEOUT_S = 20.0
 LINK_WAIT_S = 3.0
 STOP_TIMEOUT_S = 5.0
-FORCE_RESEND_S = 5.0  # how often ``leave`` repeats a forced removal while waiting for it
 
 Dial = Callable[[str, str], str]
 
@@ -627,7 +626,10 @@ class LocalCluster:
         """Have ``node`` leave: ask a member to take it out of the ring, wait until it has
         handed all its data to the new owners and every member knows it left, then stop it.
         A node that is not running is removed without handoff (its replicas elsewhere restore
-        the replication). True if it handed off its data. ``join(node)`` brings it back."""
+        the replication). True if it handed off its data. ``join(node)`` brings it back.
+
+        A node that joined moments ago is not in the ring yet: the request waits until it is
+        (the steps, shared with ``SimEnvironment.leave``, are ``cluster.core.leave_and_wait``)."""
         self._check(node)
         if node not in self.nodes:
             raise ClusterError(f"node {node} has already left the cluster")
@@ -635,32 +637,22 @@ class LocalCluster:
         if not others:
             raise ClusterError(f"cannot remove {node}: no other node of the cluster is running")
         running = self.is_running(node) and not self.is_paused(node)
+        wall_clock = Waiting(now_s=time.monotonic, sleep_s=time.sleep, poll_s=0.1)
         with Client(self.endpoints, timeout_ms=2000) as client:
-            ask = node if running else others[0]
             try:
-                # A node that is not running cannot hand anything off: it is forgotten at once
-                # and its replicas elsewhere restore the replication.
-                client.admin(ask, "leave", node=node, force=not running)
+                leave_and_wait(
+                    client.admin,
+                    node,
+                    running=running,
+                    via=others[0],
+                    others=lambda: others,
+                    waiting=wall_clock,
+                    timeout_s=timeout_s,
+                )
             except ClientError as err:
                 raise ClusterError(f"leave {node}: {err}") from None
-
-            resend_at = [time.monotonic() + FORCE_RESEND_S]
-
-            def done() -> bool:
-                if not running and time.monotonic() >= resend_at[0]:
-                    # Ask again now and then: a member that had not heard the removal may
-                    # still gossip the node as present; the request is idempotent.
-                    resend_at[0] = time.monotonic() + FORCE_RESEND_S
-                    client.admin(others[0], "leave", node=node, force=True)
-                if running and client.admin(node, "status")["status"] != "left":
-                    return False
-                for other in others:  # and everyone knows, before it stops gossiping
-                    seen = client.admin(other, "status")["peers"].get(node, {})
-                    if seen.get("status") != "left":
-                        return False
-                return True
-
-            self._wait(done, timeout_s, f"{node} to hand off its data and leave")
+            except LeaveTimeout as err:
+                raise ClusterError(str(err)) from None
         self.stop_node(node)
         self.departed.add(node)
         self.save()

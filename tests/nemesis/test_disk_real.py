@@ -67,19 +67,19 @@ def test_power_loss_on_every_replica_loses_acknowledged_writes_unless_synced(
                 env.wait_ready(20)
                 found = _found(client, acked)
         finally:
-            nemesis.heal()
-            env.stop()
+            try:
+                nemesis.heal()
+            finally:
+                env.stop()  # even when the heal fails: no node process is left behind
     if loses:
         assert lost > 0 and found != set(acked)
     else:
         assert lost == 0 and found == set(acked)
 
 
-# Marked slow: on a loaded machine the forced removal of the refusing node sometimes never
-# reaches every member within 120 s (seen twice in full-suite runs; under investigation, see
-# the closing note of issue #15). The simulator runs the same fault in the default suite
-# (tests/zynamo/test_sim_env.py::test_a_damaged_store_is_refused_and_its_node_removed...).
-@pytest.mark.slow
+# Once flaky (a forced removal that a newer generation of the node undid could not be asked
+# again, so the wait for it ran out): the removal is now asked again until it sticks
+# (cluster.core.leave_and_wait, Membership.remove).
 def test_a_bit_flipped_store_is_refused_and_its_node_removed(tmp_path: Path) -> None:
     with RealEnvironment(tmp_path, CONFIG, seed=1) as env:
         env.start()
@@ -98,5 +98,7 @@ def test_a_bit_flipped_store_is_refused_and_its_node_removed(tmp_path: Path) -> 
                 for key in acked:
                     assert client.get(key, r=2, node="n1").values == [int(key[1:])]
         finally:
-            nemesis.heal()
-            env.stop()
+            try:
+                nemesis.heal()
+            finally:
+                env.stop()  # even when the heal fails: no node process is left behind

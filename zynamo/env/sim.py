@@ -41,7 +41,7 @@ from collections.abc import Callable, Coroutine, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from cluster.core import ClientError, ClusterConfig
+from cluster.core import ClientError, ClusterConfig, LeaveTimeout, Waiting, leave_and_wait
 from cluster.sim import (
     SimClient,
     Simulator,
@@ -220,33 +220,27 @@ class SimEnvironment:
         if not others:
             raise ValueError(f"cannot remove {node}: no other node of the cluster is running")
         running = self.is_running(node) and not self.is_paused(node)
-        deadline = self._clock.now() + LEAVE_TIMEOUT_S
-        # A node that joined moments ago may not be in the ring yet: it can leave once it is.
-        while running and node not in self.sim.ring().owners:
-            if self._clock.now() >= deadline:
-                raise ValueError(f"{node} never entered the ring, so it cannot leave it")
-            self._clock.sleep(POLL_S)
-        self.admin(node if running else others[0], "leave", node=node, force=not running)
-        while not self._left_everywhere(node, others, running):
-            if self._clock.now() >= deadline:
-                raise ValueError(f"{node} did not hand off its data within {LEAVE_TIMEOUT_S} s")
-            self._clock.sleep(POLL_S)
+        virtual_clock = Waiting(now_s=self._clock.now, sleep_s=self._clock.sleep, poll_s=POLL_S)
+
+        def watching() -> list[str]:
+            return [o for o in others if self.is_running(o) and not self.is_paused(o)]
+
+        try:
+            leave_and_wait(
+                self.admin,
+                node,
+                running=running,
+                via=others[0],
+                others=watching,
+                waiting=virtual_clock,
+                timeout_s=LEAVE_TIMEOUT_S,
+            )
+        except (ClientError, LeaveTimeout) as err:
+            raise ValueError(f"leave {node}: {err}") from None
         self._journals.poll([node])
         self.sim.crash(node)
         self.departed.add(node)
         return running
-
-    def _left_everywhere(self, node: str, others: list[str], running: bool) -> bool:
-        try:
-            if running and self.admin(node, "status")["status"] != "left":
-                return False
-            return all(
-                self.admin(other, "status")["peers"].get(node, {}).get("status") == "left"
-                for other in others
-                if self.is_running(other) and not self.is_paused(other)
-            )
-        except ClientError:
-            return False
 
     def join(self, node: str) -> str:
         """Bring ``node`` into the cluster: one that left starts again (a new generation makes

@@ -139,6 +139,54 @@ def test_leave_refuses_unknown_nodes_and_emptying_the_ring() -> None:
         single.leave("solo")
 
 
+def test_a_forced_removal_at_a_stale_generation_is_undone_by_a_peer_then_asked_again() -> None:
+    """The remover missed n2's restart: its removal (at generation 1) loses to a peer's entry
+    (generation 2) on merge, and n2 comes back as a joiner, out of the ring. Removing it again
+    from the merged view makes it stick, whichever way the views meet afterwards."""
+    up = set(NODES) - {"n2"}
+    peer = base().heartbeat("n2", 2)
+    removed = base().heartbeat("n2", 1).remove("n2")
+    assert removed.status("n2") == "left"
+    claimed = removed.claim("n1", up)
+    assert claimed is not None and "n2" not in claimed.ring.owners
+    merged = claimed.merge(peer)
+    assert merged.status("n2") == "joining" and "n2" in merged.peers("n1")
+    with pytest.raises(ValueError, match="not in the ring"):
+        merged.leave("n2")  # a leave with handoff needs the node in the ring ...
+    again = merged.remove("n2")  # ... a forced removal does not
+    assert again.status("n2") == "left" and again.departures["n2"] == 2
+    assert again.merge(peer).status("n2") == "left" == peer.merge(again).status("n2")
+    assert again.remove("n2") is again  # already gone: nothing to do
+
+
+def test_a_forced_removal_refuses_unknown_nodes_and_emptying_the_ring() -> None:
+    with pytest.raises(ValueError, match="not a member"):
+        base().remove("n9")
+    with pytest.raises(ValueError, match="no node would be left"):
+        Membership.initial(["solo"], Q).remove("solo")
+
+
+@settings(max_examples=150, deadline=None)
+@given(views(), views(), st.sampled_from(NODES))
+def test_a_forced_removal_is_never_undone_by_a_view_it_has_merged(
+    a: Membership, b: Membership, node: str
+) -> None:
+    """Whatever two nodes knew, a removal asked of a view that merged both is left after
+    merging either again (in either order), after the claimant applies it, and asked again
+    it changes nothing."""
+    merged = a.merge(b)
+    removed = merged.remove(node)
+    assert removed.status(node) == "left" and node not in removed.peers("n1")
+    for older in (a, b, merged):
+        assert removed.merge(older).status(node) == "left"
+        assert older.merge(removed).status(node) == "left"
+    claimed = removed.claim(min(set(removed.ring.nodes) - removed.leaving), set(NODES))
+    after = claimed or removed
+    assert node not in after.ring.owners and after.status(node) == "left"
+    assert after.merge(a).merge(b).status(node) == "left"
+    assert removed.remove(node) is removed
+
+
 def test_the_json_form_round_trips_and_bad_input_is_named() -> None:
     m = base().heartbeat("n6", 2, "tcp://127.0.0.1:9").leave("n2")
     assert Membership.from_json(m.to_json()).to_json() == m.to_json()
@@ -215,3 +263,32 @@ def test_a_ring_change_reaches_every_node_and_survives_a_restart() -> None:
     sim.crash("n4")
     sim.restart("n4")
     assert sim.admin("n4", "ring")["version"] == 2  # read back from its store
+
+
+def test_a_forced_removal_undone_by_a_restart_the_remover_missed_sticks_when_asked_again() -> None:
+    """n1, cut off, misses n2's restart (generation 2); n2 then dies for good and is removed
+    through n1, which records the departure at generation 1. Once the partition heals, n3's
+    entry for n2 is newer than the departure: n2 is back as a joiner, out of the ring, on
+    every node. Asking again through n1, which now knows generation 2, removes it for good."""
+    sim = make_sim()
+    others = [n for n in NODES if n != "n1"]
+    sim.partition([["n1"], others])
+    sim.crash("n2")
+    sim.restart("n2")
+    sim.run_for(3000)
+    sim.crash("n2")
+    sim.leave("n2", via="n1", force=True)
+    assert sim.admin("n1", "status")["peers"]["n2"]["status"] == "left"
+    sim.run_for(2000)  # n1, the claimant on its side, takes n2 out of the ring
+    assert "n2" not in sim.admin("n1", "ring")["owners"]
+    sim.heal()
+    sim.run_for(5000)
+    live = [n for n in NODES if n != "n2"]
+    seen = {n: sim.admin(n, "status")["peers"]["n2"] for n in live}
+    assert {v["status"] for v in seen.values()} == {"joining"}, seen
+    assert {v["generation"] for v in seen.values()} == {2}
+    assert all("n2" not in sim.admin(n, "ring")["owners"] for n in live)
+
+    sim.leave("n2", via="n1", force=True)  # was refused: "n2 is not in the ring"
+    sim.run_for(5000)
+    assert {sim.admin(n, "status")["peers"]["n2"]["status"] for n in live} == {"left"}
