@@ -406,8 +406,11 @@ class Simulator:
                     self._apply(name, node.on_message(None, decode(payload), self.now_ms))
                 else:
                     self._apply(name, node.on_message(client, payload, self.now_ms))
-        finally:
+        except BaseException:  # the run stops (``UnexpectedLog``): close the batch first
             self._holding = None
+            self._release(name, group.commit())
+            raise
+        self._holding = None
         self._release(name, group.seal())
         if not self.stores[name].uncommitted_writes:  # nothing to commit: no time to take
             self._release(name, group.commit())
