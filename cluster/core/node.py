@@ -277,6 +277,11 @@ class Node:
     # ------------------------------------------------------------------ read-only views
 
     @property
+    def journal(self) -> Journal:
+        """This node's event journal (what the ``journal`` admin op reads)."""
+        return self._ctx.journal
+
+    @property
     def membership(self) -> Membership:
         return self._gossiper.membership
 

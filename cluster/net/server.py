@@ -62,7 +62,7 @@ from cluster.core import (
 )
 from cluster.net.frames import batches, pack, unpack
 from cluster.net.io_threads import defer_new_io_threads, threads
-from cluster.storage import REFUSAL, CorruptStoreError, SqliteStore
+from cluster.storage import DRAIN_BATCH, REFUSAL, CorruptStoreError, GroupCommit, SqliteStore
 
 log = logging.getLogger("zynamo.server")
 
@@ -77,9 +77,8 @@ RECONNECT_IVL_MAX_MS = 500  # ... without hammering a dead one
 HWM = 10_000  # messages queued per pipe before sends drop (the protocol tolerates loss)
 MAX_MSG_BYTES = 16 * 1024 * 1024
 
-# Messages handled per poll wake-up before timers get a look in. They are one group commit:
-# their replies wait for the batch's writes to be committed, so the batch is kept short.
-DRAIN_BATCH = 64
+# Messages handled per poll wake-up before timers get a look in: ``DRAIN_BATCH``, one group
+# commit (``cluster.storage.GroupCommit``, which the simulator's batches go through too).
 # The longest the loop sleeps, so a signal's stop flag is noticed promptly.
 MAX_POLL_MS = 200
 
@@ -237,6 +236,7 @@ class Server:
         self._reread_after: dict[str, float] = {}
         # While a batch of messages is handled (``drain``), what they send waits here for the
         # batch's group commit: nothing that follows a write may leave before it is durable.
+        self.group_commit = GroupCommit(self.store)
         self._held: list[Send | Reply] | None = None
         self.message_faults = MessageFaults()
 
@@ -351,9 +351,7 @@ class Server:
         recv = router.recv
         get = router.get
         readable = [(router, _POLLIN)]
-        held: list[Send | Reply] = []
-        self._held = held
-        self.store.begin_batch()
+        held = self._held = self.group_commit.begin()
         try:
             for count in range(DRAIN_BATCH):
                 if count and not zmq.zmq_poll(readable, 0):  # nothing more waiting
@@ -372,20 +370,28 @@ class Server:
             self._commit(held, now_ms)
 
     def _commit(self, held: list[Send | Reply], now_ms: float) -> None:
-        """Commit the batch's writes, then send what its messages produced: what goes to one
-        peer or one client connection leaves as one frame (``cluster.net.frames``), in order. If
-        the commit fails, the writes are gone: nothing that depended on them is sent (the
+        """Commit the batch's writes (``GroupCommit``), then send what its messages produced.
+        If the commit fails, the writes are gone: nothing that depended on them is sent (the
         requests time out, indefinite), and the node's in-memory indexes are rebuilt from the
         store."""
+        group = self.group_commit
+        early = group.seal()
+        if early:
+            self._transmit_batch(early)
         try:
-            self.store.commit_batch()
+            released = group.commit()
         except Exception:
             log.exception("group commit failed: %d messages not sent", len(held))
             self.node.data.load(now_ms)
             return
+        self._transmit_batch(released)
+
+    def _transmit_batch(self, effects: list[Send | Reply]) -> None:
+        """Send ``effects``: what goes to one peer or one client connection leaves as one frame
+        (``cluster.net.frames``), in order."""
         to_peers: dict[str, list[bytes]] = {}
         to_clients: dict[bytes, list[bytes]] = {}
-        for effect in held:
+        for effect in effects:
             if isinstance(effect, Send):
                 to_peers.setdefault(effect.dst, []).append(encode(effect.msg))
             else:

@@ -3,9 +3,19 @@
 The same sans-IO ``Node`` the server runs, driven by an event queue instead of sockets: messages
 between nodes are encoded and decoded with the real codec and delivered after a random delay
 from a seeded network that can also drop, duplicate and (through the random delays) reorder
-them, and cut any directed link (partitions). Nodes can crash (lose no stored data, as with
-``kill -9`` on a committed store) and restart with a higher generation, join (a new node
-gossips with the seeds until the ring includes it) and leave. Storage is in memory.
+them, and cut any directed link (partitions). Nodes can crash (lose no committed data, as with
+``kill -9`` on SQLite) and restart with a higher generation, join (a new node gossips with the
+seeds until the ring includes it) and leave. Storage is in memory.
+
+A node handles its messages as the real server does (``cluster.net.server``): a message that
+reaches an idle node wakes it, and it handles what has arrived, up to ``DRAIN_BATCH``, as one
+group commit (``cluster.storage.GroupCommit``, the server's own rule): the batch's writes go to
+the store's open batch, and what the batch sends is held until its commit completes, a
+modelled ``commit_ms`` later (drawn per batch). Meanwhile the node handles nothing: messages
+that arrive wait for its next batch, timers that come due fire first after the commit. A batch
+that wrote nothing has nothing to commit and sends at once. A crash in between loses the
+batch's writes and what it held (``MemoryStore.lose_uncommitted``), as ``kill -9`` in the
+middle of a SQLite commit does.
 
 ``divergence()`` says how far the cluster is from converged — every primary of every key holding
 the same state, no hints left, no data on nodes that no longer own it, one ring everywhere —
@@ -27,6 +37,7 @@ import itertools
 import json
 import random
 import re
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -51,7 +62,11 @@ from cluster.core import (
     decode,
     encode,
 )
-from cluster.storage import MemoryStore
+from cluster.storage import DRAIN_BATCH, GroupCommit, MemoryStore, Outbound
+
+# How long a group commit takes, uniformly between these (virtual ms): SQLite's commit of a
+# batch, during which the node handles nothing else and a kill loses the batch.
+DEFAULT_COMMIT_MS = (0.5, 2.0)
 
 
 @dataclass
@@ -103,8 +118,14 @@ class Simulator:
         start_ms: float = 1_000_000.0,
         expected_logs: Iterable[str] = (),
         sync: str = "normal",
+        commit_ms: tuple[float, float] | None = None,
     ) -> None:
+        commit_ms = commit_ms or DEFAULT_COMMIT_MS  # read now: a test may lengthen the default
+        if not 0 <= commit_ms[0] <= commit_ms[1]:
+            raise ValueError("commit_ms must satisfy 0 <= low <= high")
         self.config = config
+        self.seed = seed
+        self.commit_ms = commit_ms
         self.sync = sync  # the stores' sync mode: what a power loss loses (MemoryStore)
         # Patterns (``re.search``) of the warning-level log lines this run may produce.
         self.expected_logs = [re.compile(pattern) for pattern in expected_logs]
@@ -131,7 +152,18 @@ class Simulator:
         self._queue: list[tuple[float, int, Callable[[], None]]] = []
         self._seq = itertools.count()
         self._client_ids = itertools.count(1)
+        self._groups: dict[str, GroupCommit] = {}
         self._tickets: dict[bytes, Ticket] = {}
+        # Group commit, per node: what has arrived and waits for the node's next batch
+        # (a peer frame, client None; or a client request), the nodes whose batch is
+        # committing, the timers that came due meanwhile, and each node's commit latencies.
+        self._inbox: dict[str, deque[tuple[bytes | None, Any]]] = {}
+        self._committing: set[str] = set()
+        self._due_while_committing: dict[str, list[Callable[[], None]]] = {}
+        self._commit_rngs: dict[str, random.Random] = {}
+        self._journal_marks: dict[str, int] = {}  # each batch's first journal sequence - 1
+        self._holding: list[Outbound] | None = None  # the batch being handled: its sends
+        self.batches_lost = 0  # batches a crash caught between their writes and commit
         for name in config.nodes:
             self._boot(name)
 
@@ -146,16 +178,28 @@ class Simulator:
             generation=self.generations[name],
         )
         self.nodes[name] = node
+        self._groups[name] = GroupCommit(self.stores[name])
+        self._inbox[name] = deque()
         self._apply(name, node.start(self.now_ms))
 
     def crash(self, name: str) -> None:
-        """Stop ``name`` abruptly: in-flight messages to it are lost, its timers never fire."""
+        """Stop ``name`` abruptly: in-flight messages to it are lost, its timers never fire,
+        and a batch it had written but not committed is lost with what it held."""
         self.down.add(name)
         self.paused.pop(name, None)  # a stopped process killed: what waited for it is lost
+        inbox = self._inbox.get(name)
+        if inbox is not None:
+            inbox.clear()  # arrived, never read
+        self._due_while_committing.pop(name, None)
+        if name in self._committing:
+            self._committing.discard(name)
+            self._groups[name].abandon()
+            self.batches_lost += 1
+        self.stores[name].lose_uncommitted()
 
     def power_loss(self, name: str) -> tuple[int, int]:
-        """Crash ``name`` as a power failure would: its store loses what it had not synced
-        (``sync`` mode). (commits lost, keys rolled back)."""
+        """Crash ``name`` as a power failure would: its store loses an uncommitted batch and
+        what it had not synced (``sync`` mode). (commits lost, keys rolled back)."""
         self.crash(name)
         return self.stores[name].lose_unsynced()
 
@@ -257,9 +301,12 @@ class Simulator:
         heapq.heappush(self._queue, (at_ms, next(self._seq), action))
 
     def _apply(self, name: str, effects: list[Effect]) -> None:
+        holding = self._holding
         for effect in effects:
             kind = type(effect)
-            if kind is Send:
+            if holding is not None and (kind is Send or kind is Reply):
+                holding.append(effect)  # type: ignore[arg-type]
+            elif kind is Send:
                 self._transmit(name, effect.dst, effect.msg)  # type: ignore[union-attr]
             elif kind is Reply:
                 self._reply(effect.client, effect.msg)  # type: ignore[union-attr]
@@ -327,9 +374,81 @@ class Simulator:
             return
         if self._held(dst, lambda: self._deliver(dst, frame)):
             return
-        self.delivered += 1
-        node = self.nodes[dst]
-        self._apply(dst, node.on_message(None, decode(frame), self.now_ms))
+        self._arrive(dst, None, frame)
+
+    # ------------------------------------------------------------------ batches, group commit
+
+    def _arrive(self, name: str, client: bytes | None, payload: Any) -> None:
+        """A peer frame (``client`` None) or a client request reaches running node ``name``:
+        it waits in the inbox, read at once if the node is idle."""
+        inbox = self._inbox[name]
+        inbox.append((client, payload))
+        if name not in self._committing:
+            self._drain(name)
+
+    def _drain(self, name: str) -> None:
+        """Handle what waits in ``name``'s inbox in batches of ``DRAIN_BATCH``, each a group
+        commit, until it is empty or a batch's commit has to take its time."""
+        inbox = self._inbox[name]
+        while inbox and name not in self._committing:
+            count = min(len(inbox), DRAIN_BATCH)
+            self._run_batch(name, [inbox.popleft() for _ in range(count)])
+
+    def _run_batch(self, name: str, batch: list[tuple[bytes | None, Any]]) -> None:
+        node = self.nodes[name]
+        group = self._groups[name]
+        self._journal_marks[name] = node.journal.last_seq
+        self._holding = group.begin()
+        try:
+            for client, payload in batch:
+                if client is None:
+                    self.delivered += 1
+                    self._apply(name, node.on_message(None, decode(payload), self.now_ms))
+                else:
+                    self._apply(name, node.on_message(client, payload, self.now_ms))
+        except BaseException:  # the run stops (``UnexpectedLog``): close the batch first
+            self._holding = None
+            self._release(name, group.commit())
+            raise
+        self._holding = None
+        self._release(name, group.seal())
+        if not self.stores[name].uncommitted_writes:  # nothing to commit: no time to take
+            self._release(name, group.commit())
+            return
+        self._committing.add(name)
+        done_ms = self.now_ms + self._commit_latency_ms(name)
+        self._schedule(done_ms, lambda: self._commit_done(name, node, group))
+
+    def _commit_latency_ms(self, name: str) -> float:
+        """How long this batch's commit takes: the one place group commit draws randomness,
+        from a stream of its own per node (so it shifts no other draw of the run)."""
+        low, high = self.commit_ms
+        if low == high:
+            return low
+        rng = self._commit_rngs.get(name)
+        if rng is None:
+            rng = self._commit_rngs[name] = random.Random(f"{self.seed}:commit:{name}")
+        return rng.uniform(low, high)
+
+    def _commit_done(self, name: str, node: Node, group: GroupCommit) -> None:
+        """The batch's commit completes: what it held leaves, the timers that came due fire,
+        and the node reads its inbox again."""
+        if name in self.down or self.nodes[name] is not node:
+            return  # crashed in between: the batch was lost then (``crash``)
+        if self._held(name, lambda: self._commit_done(name, node, group)):
+            return  # paused mid-commit: it completes when the node resumes
+        self._committing.discard(name)
+        self._release(name, group.commit())
+        for fire in self._due_while_committing.pop(name, []):
+            fire()
+        self._drain(name)
+
+    def _release(self, name: str, effects: list[Outbound]) -> None:
+        for effect in effects:
+            if type(effect) is Send:
+                self._transmit(name, effect.dst, effect.msg)
+            else:
+                self._reply(effect.client, effect.msg)  # type: ignore[union-attr]
 
     def _set_timer(self, name: str, at_ms: float, timer: Timer) -> None:
         node = self.nodes[name]
@@ -338,8 +457,12 @@ class Simulator:
             # A timer set by a node that has since crashed (or been replaced) never fires; one
             # of a paused node fires when it resumes.
             alive = name not in self.down and self.nodes[name] is node
-            if alive and not self._held(name, fire):
-                self._apply(name, node.on_timer(timer, self.now_ms))
+            if not alive or self._held(name, fire):
+                return
+            if name in self._committing:  # the loop is busy committing: the timer waits
+                self._due_while_committing.setdefault(name, []).append(fire)
+                return
+            self._apply(name, node.on_timer(timer, self.now_ms))
 
         self._schedule(max(at_ms, self.now_ms), fire)
 
@@ -397,7 +520,7 @@ class Simulator:
             self._tickets[client].arrived = True
             if self._held(node, lambda: self._client_arrives(node, client, request)):
                 return
-            self._apply(node, self.nodes[node].on_message(client, request, self.now_ms))
+            self._arrive(node, client, request)
 
     def wait(self, ticket: Ticket, limit_ms: float = 10_000.0) -> Any:
         """Run until ``ticket`` is answered (or ``limit_ms`` of virtual time passed)."""
@@ -428,10 +551,25 @@ class Simulator:
         client = b"admin-%d" % next(self._client_ids)
         ticket = Ticket(node, AdminRequest(0, op, args), self.now_ms)
         self._tickets[client] = ticket
-        self._client_arrives(node, client, ticket.request)
+        ticket.arrived = True
+        # Outside any batch: the control channel is answered now, even mid-commit.
+        self._apply(node, self.nodes[node].on_message(client, ticket.request, self.now_ms))
         self._tickets.pop(client, None)
         reply = ticket.reply
-        return reply if isinstance(reply, AdminReply) else None
+        if not isinstance(reply, AdminReply):
+            return None
+        if op == "journal" and node in self._committing and isinstance(reply.data, dict):
+            self._hide_uncommitted_events(node, reply.data)
+        return reply
+
+    def _hide_uncommitted_events(self, node: str, journal: dict[str, Any]) -> None:
+        """A real node answers a journal read in its next batch, after the one committing
+        now, and a kill before that commit loses the batch's events with the process: so a
+        reader never sees what a batch journalled before the batch committed. Here the read
+        is answered mid-commit, and shows the journal as it was before the batch."""
+        mark = self._journal_marks[node]
+        journal["events"] = [event for event in journal["events"] if event["seq"] <= mark]
+        journal["last_seq"] = min(journal["last_seq"], mark)
 
     def admin(self, node: str, op: str, /, **args: Any) -> Any:
         reply = self.wait(self.submit(node, AdminRequest(0, op, args)))
