@@ -334,7 +334,7 @@ def replica_dumps(
 def node_states(
     env: Environment, recorder: HistoryRecorder, deadline_s: float, progress: Progress
 ) -> None:
-    """Once the replicas agree: wait (until the recovery deadline) for every node to have
+    """Before the replica dumps: wait (until the recovery deadline) for every node to have
     handed its hints off, then record one ``node-state`` line per node (docs/history.md) with
     what it still holds, for the leftovers check."""
     clock = env.clock
@@ -491,6 +491,9 @@ def run_test(
         recovery_deadline = clock.now() + options.recovery_s
         _wait_for_nodes(env, recovery_deadline, progress)
         _wait_for_views(env.admin, config.nodes, recovery_deadline, progress, clock)
+        # Hints first: a write a fallback still holds is on no primary yet, so a dump taken
+        # before the handoff would judge it lost while it is on its way (lost-versions).
+        node_states(env, recorder, recovery_deadline, progress)
         replica_dumps(
             env.admin,
             recorder,
@@ -501,7 +504,6 @@ def run_test(
             progress,
             clock,
         )
-        node_states(env, recorder, recovery_deadline, progress)
         progress(f"final reads of {len(keys.used)} keys")
         phases.start("final-reads")
         env.run(_final_reads(workload, recorder, config, keys, quorum, rng, env))
