@@ -369,10 +369,10 @@ def check_determinism(options: TestOptions) -> int:
 def matrix_options(args: argparse.Namespace) -> list[TestOptions]:
     """Every row of the explicit test-all matrix (``--workloads`` × ``--nemeses``), validated
     before any runs: a bad row is refused at once, not after the rows before it have run."""
-    workloads = _csv(args.workloads or DEFAULT_MATRIX_WORKLOADS)
+    workloads = _csv(DEFAULT_MATRIX_WORKLOADS if args.workloads is None else args.workloads)
     if not workloads:
         raise UsageError(f"--workloads: give at least one of {', '.join(WORKLOADS)}")
-    nemeses_text = args.nemeses or DEFAULT_MATRIX_NEMESES
+    nemeses_text = DEFAULT_MATRIX_NEMESES if args.nemeses is None else args.nemeses
     nemeses = [_csv(group.replace("+", ",")) for group in nemeses_text.split(";")]
     if not all(nemeses):
         raise UsageError(

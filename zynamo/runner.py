@@ -66,6 +66,23 @@ Admin = Callable[..., Any]
 # What makes the environment of a run, from its options, cluster config and run directory.
 MakeEnvironment = Callable[[TestOptions, ClusterConfig, Path], Environment]
 ADMIN_TIMEOUT_MS = 2000  # the final phase's admin calls: status, ring, replica dumps
+# The replica dumps taken after the final reads (read repair alone) carry this ``phase``.
+AFTER_FINAL_READS = "after-final-reads"
+AFTER_READS_WAIT_S = 10.0  # the longest wait for the final reads' repairs to land
+
+
+def read_repair_alone(options: TestOptions) -> bool:
+    """Read repair on and anti-entropy off: only reads converge replicas (docs/repair.md)."""
+    return "read-repair" in options.repairs and "anti-entropy" not in options.repairs
+
+
+def _keys_read_finally(records: list[dict[str, Any]]) -> list[str]:
+    """The keys a final read read (an ``ok`` final read), in the order they were read."""
+    keys: dict[str, None] = {}
+    for record in records:
+        if record.get("final") and record.get("type") == "ok" and record.get("f") == "read":
+            keys[str(record.get("key"))] = None
+    return list(keys)
 
 
 def _stderr(line: str) -> None:
@@ -279,13 +296,16 @@ def replica_dumps(
     deadline_s: float,
     progress: Progress,
     clock: Clock,
-) -> bool:
+    first_round: int = 1,
+    phase: str | None = None,
+) -> int:
     """Dump every primary's state of every key, in rounds, until all agree or the deadline.
 
-    Each (round, key, node) becomes one ``replica-state`` line (docs/history.md). Returns whether
-    the last round agreed everywhere."""
-    round_number = 0
+    Each (round, key, node) becomes one ``replica-state`` line (docs/history.md), numbered from
+    ``first_round`` and marked with ``phase`` when given. Returns the last round's number."""
+    round_number = first_round - 1
     converged = False
+    marks: dict[str, Any] = {} if phase is None else {"phase": phase}
     while True:
         round_number += 1
         disagreeing = 0
@@ -312,6 +332,7 @@ def replica_dumps(
                         "round": round_number,
                         "key": key,
                         "node": node,
+                        **marks,
                         **line,
                     }
                 )
@@ -324,7 +345,7 @@ def replica_dumps(
                 f"replicas: round {round_number}: "
                 + ("all keys agree" if converged else f"{disagreeing} keys still disagree")
             )
-            return converged
+            return round_number
         clock.sleep(1.0)
 
 
@@ -494,19 +515,30 @@ def run_test(
         # Hints first: a write a fallback still holds is on no primary yet, so a dump taken
         # before the handoff would judge it lost while it is on its way (lost-versions).
         node_states(env, recorder, recovery_deadline, progress)
-        replica_dumps(
-            env.admin,
-            recorder,
-            _current_ring(env.admin, config),
-            keys.used,
-            config.n,
-            recovery_deadline,
-            progress,
-            clock,
+        ring = _current_ring(env.admin, config)
+        rounds = replica_dumps(
+            env.admin, recorder, ring, keys.used, config.n, recovery_deadline, progress, clock
         )
         progress(f"final reads of {len(keys.used)} keys")
         phases.start("final-reads")
         env.run(_final_reads(workload, recorder, config, keys, quorum, rng, env))
+        if read_repair_alone(options):
+            # Read repair is the only thing that converges these replicas, and it runs on the
+            # final reads: dump again, so the checkers can hold every key read to it.
+            read = _keys_read_finally(recorder.ops)
+            progress(f"read repair alone: dumping the {len(read)} keys read once more")
+            replica_dumps(
+                env.admin,
+                recorder,
+                ring,
+                read,
+                config.n,
+                clock.now() + min(options.recovery_s, AFTER_READS_WAIT_S),
+                progress,
+                clock,
+                first_round=rounds + 1,
+                phase=AFTER_FINAL_READS,
+            )
         history = list(recorder.ops)
         phases.start("teardown")
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from checker.base import CheckContext, Record, Result
 from checker.dynamo.aftermath import check_leftovers, check_nemesis
 from checker.dynamo.cart import check_cart
-from checker.dynamo.convergence import check_convergence
+from checker.dynamo.convergence import check_convergence, check_read_repair_convergence
 from checker.dynamo.coverage import check_coverage
 from checker.dynamo.deletes import check_deletes
 from checker.dynamo.invariants import check_invariants
@@ -56,6 +56,7 @@ __all__ = [
     "check_lost_versions",
     "check_nemesis",
     "check_quorum",
+    "check_read_repair_convergence",
     "check_set",
     "check_stats",
     "check_versions",
@@ -94,7 +95,9 @@ class ConvergenceChecker:
     with the context's ``n``, also that n replicas answered.
 
     Only anti-entropy promises that every key converges (docs/repair.md): in a run with it
-    switched off, replicas that still disagree are reported but do not fail the run."""
+    switched off, replicas that still disagree are reported but do not fail the run — except,
+    when read repair is on, the keys the final reads read: they must have converged in the
+    dumps taken after those reads (``check_read_repair_convergence``)."""
 
     name: str = "convergence"
 
@@ -108,6 +111,17 @@ class ConvergenceChecker:
             result["summary"] = (
                 "not owed: anti-entropy is off, so keys that were not read may stay diverged"
                 f" ({result.get('converged_keys')} of {result.get('keys')} converged)"
+            )
+        if "read-repair" in context.repairs:
+            # Read repair alone still owes the keys that were read (docs/repair.md).
+            owed = check_read_repair_convergence(history, context.n)
+            result["read_repair"] = owed
+            result["valid"] = owed["valid"]
+            converged = f"{owed.get('converged_keys', 0)} of {owed.get('keys_read')}"
+            result["summary"] = (
+                f"read repair alone: keys read converged after the final reads: {converged}"
+                if owed["valid"] != "unknown"
+                else f"read repair alone: {owed.get('reason')}"
             )
         return result
 
