@@ -9,7 +9,9 @@ reads see acknowledged writes), `check_versions` (sibling histogram, causal grap
 acknowledged version present or superseded after recovery), `check_leftovers` (no hints left
 after recovery), `check_nemesis` (every fault operation succeeded), `check_invariants`
 (protocol invariants over the nodes' event journals, which the context carries),
-`check_coverage` (which protocol paths the run exercised, from the journals). Each has a
+`check_coverage` (which protocol paths the run exercised, from the journals),
+`check_placement` (before the first fault, writes stay on the primaries and most operations
+succeed). Each has a
 ``Checker``
 (``checker.base``) wrapping it, named as its result appears in ``results.json``; with
 ``LinearizableChecker`` (linearizability per key under a model) they are what a workload lists
@@ -28,6 +30,7 @@ from checker.dynamo.coverage import check_coverage
 from checker.dynamo.deletes import check_deletes
 from checker.dynamo.invariants import check_invariants
 from checker.dynamo.lost_versions import check_lost_versions
+from checker.dynamo.placement import check_placement
 from checker.dynamo.quorum import check_quorum
 from checker.dynamo.set_full import check_set
 from checker.dynamo.stats import check_stats
@@ -43,6 +46,7 @@ __all__ = [
     "LinearizableChecker",
     "LostVersionsChecker",
     "NemesisChecker",
+    "PlacementChecker",
     "QuorumChecker",
     "SetChecker",
     "StatsChecker",
@@ -55,6 +59,7 @@ __all__ = [
     "check_leftovers",
     "check_lost_versions",
     "check_nemesis",
+    "check_placement",
     "check_quorum",
     "check_read_repair_convergence",
     "check_set",
@@ -229,3 +234,14 @@ class DeletesChecker:
 
     def check(self, history: list[Record], context: CheckContext) -> Result:
         return check_deletes(history)
+
+
+@dataclass(frozen=True)
+class PlacementChecker:
+    """Before the first fault, acknowledged writes stay on the primaries and most operations
+    succeed (``check_placement``)."""
+
+    name: str = "placement"
+
+    def check(self, history: list[Record], context: CheckContext) -> Result:
+        return check_placement(history)
