@@ -239,9 +239,10 @@ class DeletesChecker:
 @dataclass(frozen=True)
 class PlacementChecker:
     """Before the first fault, acknowledged writes stay on the primaries and most operations
-    succeed (``check_placement``)."""
+    succeed; every replica files a write as its coordinator asked (``check_placement``)."""
 
     name: str = "placement"
 
     def check(self, history: list[Record], context: CheckContext) -> Result:
-        return check_placement(history)
+        events = None if context.journals is None else list(context.journals)
+        return check_placement(history, events)

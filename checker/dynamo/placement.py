@@ -3,6 +3,12 @@ node sees every other, so the protocol has no reason to leave the primaries — 
 write that a fallback held, or a cluster that turns most requests away, means the placement
 path is broken even when every write is later handed to its primaries and nothing is lost.
 
+From the nodes' event journals, at any time: a replica that took a write for a down primary
+files it as a hint for that primary (``misfiled-hint``: the coordinator's ``version-created``
+event names each target and whom it stands in for; the target's ``replica-write`` of the same
+request must carry the same ``hint_for``). A fallback that keeps such a write as its own never
+hands it back, and nothing else notices while the coordinator's copy survives.
+
 The calm window runs from ``SETTLE_NS`` after the start (the failure detectors have heard from
 every peer) to the first nemesis operation (the whole workload when the run has no faults);
 final reads are not in it. Two findings:
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from checker.dynamo.journals import Event
 from checker.dynamo.records import WRITE_FUNCTIONS, client_ops
 
 SETTLE_NS = 2_000_000_000  # the first heartbeats, before which a peer may not be seen up yet
@@ -39,9 +46,63 @@ def _calm_end_ns(records: list[dict[str, Any]]) -> int | None:
     return min(times) if times else None
 
 
-def check_placement(records: list[dict[str, Any]]) -> dict[str, Any]:
+def misfiled_hints(events: list[Event]) -> tuple[list[dict[str, Any]], int]:
+    """Replica writes filed otherwise than their coordinator asked (a hint kept as the node's
+    own, or a primary's copy filed as a hint); (the first of them, how many)."""
+    asked: dict[tuple[str, Any], dict[str, Any]] = {}
+    for event in events:
+        if event.get("kind") == "version-created" and isinstance(event.get("targets"), list):
+            targets = {
+                str(t[0]): t[1] for t in event["targets"] if isinstance(t, list) and len(t) == 2
+            }
+            asked[(str(event.get("node")), event.get("req"))] = targets
+    wrong: list[dict[str, Any]] = []
+    count = 0
+    for event in events:
+        if event.get("kind") != "replica-write" or event.get("repair"):
+            continue
+        wanted = asked.get((str(event.get("src")), event.get("req")))
+        node = str(event.get("node"))
+        if wanted is None or node not in wanted or wanted[node] == event.get("hint_for"):
+            continue
+        count += 1
+        if len(wrong) < LISTED:
+            wrong.append(
+                {
+                    "node": node,
+                    "key": event.get("key"),
+                    "coordinator": event.get("src"),
+                    "req": event.get("req"),
+                    "asked_hint_for": wanted[node],
+                    "filed_hint_for": event.get("hint_for"),
+                    "time": event.get("time"),
+                }
+            )
+    return wrong, count
+
+
+def check_placement(
+    records: list[dict[str, Any]], events: list[Event] | None = None
+) -> dict[str, Any]:
     """Acknowledged writes stay on the primaries, and most operations succeed, while no fault
-    has started."""
+    has started; every replica files a write as its coordinator asked (``events``: the nodes'
+    journals, when there are)."""
+    findings: list[dict[str, Any]] = []
+    if events:
+        wrong, count = misfiled_hints(events)
+        if wrong:
+            first = wrong[0]
+            findings.append(
+                {
+                    "kind": "misfiled-hint",
+                    "count": count,
+                    "text": f"{count} replica writes filed otherwise than their coordinator"
+                    f" asked: {first['node']} filed {first['key']} as"
+                    f" {first['filed_hint_for'] or 'its own'}, asked to keep it as a hint for"
+                    f" {first['asked_hint_for'] or 'nobody (a primary copy)'}",
+                    "writes": wrong,
+                }
+            )
     end = _calm_end_ns(records)
     calm = [
         op
@@ -55,8 +116,10 @@ def check_placement(records: list[dict[str, Any]]) -> dict[str, Any]:
     if end is not None:
         result["calm_until_ns"] = end
     if not completed:
-        result["valid"] = True
+        result["valid"] = not findings
         result["note"] = "no operation completed before the first fault: nothing judged"
+        if findings:
+            result["findings"] = findings
         return result
     ok = sum(1 for op in completed if op.type == "ok")
     result["calm_ok_fraction"] = round(ok / len(completed), 4)
@@ -65,7 +128,6 @@ def check_placement(records: list[dict[str, Any]]) -> dict[str, Any]:
         for op in completed
         if op.type == "ok" and op.f in WRITE_FUNCTIONS and op.field("fallbacks")
     ]
-    findings: list[dict[str, Any]] = []
     if misplaced:
         findings.append(
             {

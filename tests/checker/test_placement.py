@@ -71,3 +71,29 @@ def test_nothing_after_the_first_fault_changes_the_verdict(
 def test_a_run_without_faults_is_judged_as_a_whole() -> None:
     result = check_placement(op(1, 3.0) + op(2, 40.0, fallbacks=("n3",)))
     assert result["valid"] is False and "calm_until_ns" not in result
+
+
+def created(req: int, targets: list[list[str | None]]) -> dict[str, Any]:
+    return {"node": "n1", "kind": "version-created", "key": "k", "req": req, "time": 1,
+            "targets": targets}  # fmt: skip
+
+
+def wrote(node: str, req: int, hint_for: str | None, repair: bool = False) -> dict[str, Any]:
+    return {"node": node, "kind": "replica-write", "key": "k", "src": "n1", "req": req,
+            "hint_for": hint_for, "repair": repair, "time": 2}  # fmt: skip
+
+
+def test_a_fallback_that_keeps_a_hinted_write_as_its_own_is_named() -> None:
+    targets: list[list[str | None]] = [["n1", None], ["n4", "n2"], ["n3", None]]
+    events = [created(7, targets), wrote("n4", 7, None), wrote("n3", 7, None)]
+    result = check_placement(op(1, 3.0) + FAULT, events)
+    assert result["valid"] is False
+    (finding,) = result["findings"]
+    assert finding["kind"] == "misfiled-hint" and finding["count"] == 1
+    assert "n4 filed k as its own" in finding["text"] and "hint for n2" in finding["text"]
+
+
+def test_writes_filed_as_asked_and_repairs_are_fine() -> None:
+    targets: list[list[str | None]] = [["n1", None], ["n4", "n2"]]
+    events = [created(7, targets), wrote("n4", 7, "n2"), wrote("n5", 7, None, repair=True)]
+    assert check_placement(op(1, 3.0) + FAULT, events)["valid"] is True
