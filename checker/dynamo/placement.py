@@ -32,6 +32,7 @@ from checker.dynamo.records import WRITE_FUNCTIONS, client_ops
 SETTLE_NS = 2_000_000_000  # the first heartbeats, before which a peer may not be seen up yet
 CALM_FLOOR = 0.5  # measured: a calm cluster answers every operation in the default suite
 LISTED = 20
+CLOCK_SLACK_NS = 50_000_000  # how far two nodes' journal clocks may disagree once aligned
 
 
 def _calm_end_ns(records: list[dict[str, Any]]) -> int | None:
@@ -48,21 +49,34 @@ def _calm_end_ns(records: list[dict[str, Any]]) -> int | None:
 
 def misfiled_hints(events: list[Event]) -> tuple[list[dict[str, Any]], int]:
     """Replica writes filed otherwise than their coordinator asked (a hint kept as the node's
-    own, or a primary's copy filed as a hint); (the first of them, how many)."""
-    asked: dict[tuple[str, Any], dict[str, Any]] = {}
+    own, or a primary's copy filed as a hint); (the first of them, how many).
+
+    A node numbers its requests afresh when it restarts, so a (coordinator, request) pair is
+    matched with the latest ``version-created`` of that pair at or before the write (within
+    ``CLOCK_SLACK_NS`` of the journals' aligned clocks)."""
+    asked: dict[tuple[str, Any], list[tuple[int, dict[str, Any]]]] = {}
     for event in events:
         if event.get("kind") == "version-created" and isinstance(event.get("targets"), list):
             targets = {
                 str(t[0]): t[1] for t in event["targets"] if isinstance(t, list) and len(t) == 2
             }
-            asked[(str(event.get("node")), event.get("req"))] = targets
+            key = (str(event.get("node")), event.get("req"))
+            asked.setdefault(key, []).append((int(event.get("time", 0)), targets))
+    for created in asked.values():
+        created.sort(key=lambda pair: pair[0])
     wrong: list[dict[str, Any]] = []
     count = 0
     for event in events:
         if event.get("kind") != "replica-write" or event.get("repair"):
             continue
-        wanted = asked.get((str(event.get("src")), event.get("req")))
+        written = int(event.get("time", 0))
+        before = [
+            targets
+            for at, targets in asked.get((str(event.get("src")), event.get("req")), ())
+            if at <= written + CLOCK_SLACK_NS
+        ]
         node = str(event.get("node"))
+        wanted = before[-1] if before else None
         if wanted is None or node not in wanted or wanted[node] == event.get("hint_for"):
             continue
         count += 1

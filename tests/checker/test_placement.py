@@ -97,3 +97,15 @@ def test_writes_filed_as_asked_and_repairs_are_fine() -> None:
     targets: list[list[str | None]] = [["n1", None], ["n4", "n2"]]
     events = [created(7, targets), wrote("n4", 7, "n2"), wrote("n5", 7, None, repair=True)]
     assert check_placement(op(1, 3.0) + FAULT, events)["valid"] is True
+
+
+def test_a_request_number_reused_after_a_restart_is_matched_with_its_own_request() -> None:
+    before: list[list[str | None]] = [["n1", None], ["n4", "n2"]]
+    after: list[list[str | None]] = [["n1", None], ["n4", None]]
+    events = [
+        {**created(7, before), "time": 1_000},
+        {**wrote("n4", 7, "n2"), "time": 2_000},
+        {**created(7, after), "time": 9_000_000_000},  # n1 restarted and numbers from 1 again
+        {**wrote("n4", 7, None), "time": 9_000_001_000},
+    ]
+    assert check_placement(op(1, 3.0) + FAULT, events)["valid"] is True
