@@ -49,7 +49,7 @@ def main() -> None:
     args = parser.parse_args()
     picked = tuple(r for r in args.rows.split(",") if r)
     rows = suite_rows(args.suite, picked)
-    paths = [p for p in (*PATHS, "forwarded_requests") if p in SHORT]
+    paths = [p for p in PATHS if p in SHORT]
     print(f"{'row':<22} " + " ".join(f"{SHORT[p]:>5}" for p in paths) + "  conc  wall  verdicts")
     with tempfile.TemporaryDirectory() as results:
         base = TestOptions(env="sim", results_dir=Path(results), time_limit_s=args.time_limit)
