@@ -30,6 +30,7 @@ from checker.dynamo import (
     LeftoversChecker,
     LostVersionsChecker,
     NemesisChecker,
+    PlacementChecker,
     StatsChecker,
     VersionsChecker,
 )
@@ -63,6 +64,7 @@ class CartWorkload:
         LostVersionsChecker(),
         LeftoversChecker(),
         NemesisChecker(),
+        PlacementChecker(),
         InvariantsChecker(),
         CoverageChecker(),
         StatsChecker(),

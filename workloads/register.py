@@ -24,6 +24,7 @@ from checker.dynamo import (
     LinearizableChecker,
     LostVersionsChecker,
     NemesisChecker,
+    PlacementChecker,
     QuorumChecker,
     StatsChecker,
 )
@@ -47,6 +48,7 @@ class RegisterWorkload:
         LostVersionsChecker(),
         LeftoversChecker(),
         NemesisChecker(),
+        PlacementChecker(),
         InvariantsChecker(),
         CoverageChecker(),
         StatsChecker(),

@@ -29,6 +29,7 @@ from checker.dynamo import (
     InvariantsChecker,
     LeftoversChecker,
     NemesisChecker,
+    PlacementChecker,
     StatsChecker,
 )
 from workloads.base import Invocation, KeyPool, Quorum, read, read_fields, write_back
@@ -43,6 +44,7 @@ class RegisterDeleteWorkload:
         ConvergenceChecker(),
         LeftoversChecker(),
         NemesisChecker(),
+        PlacementChecker(),
         InvariantsChecker(),
         CoverageChecker(),
         StatsChecker(),

@@ -18,10 +18,10 @@ from zynamo.verdicts import exit_code, verdict_table
 
 
 def handle(args: argparse.Namespace) -> int:
-    from checker.api import ModelError, check_records, read_records
+    from checker.api import ModelError, read_records
     from workloads.catalog import make_workload
-    from zynamo.ci_checkers import extra_checkers
     from zynamo.report import write_report
+    from zynamo.runner import check_run
 
     directory: Path = args.dir
     if directory.name == "latest" or not (directory / "history.jsonl").exists():
@@ -45,8 +45,7 @@ def handle(args: argparse.Namespace) -> int:
             raise UsageError(str(err)) from None
         history = read_records(str(history_path))
     try:
-        checkers = [*make_workload(options.workload).checkers, *extra_checkers(options, directory)]
-        results = check_records(history, checkers, n=options.n)
+        results = check_run(options, make_workload(options.workload).checkers, history, directory)
     except ModelError as err:
         raise UsageError(
             f"{history_path}: the history does not fit the workload {options.workload!r} that"

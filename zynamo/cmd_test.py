@@ -27,8 +27,13 @@ from zynamo.verdicts import exit_code, verdict_table
 if TYPE_CHECKING:
     from zynamo.outcome import RunOutcome
     from zynamo.shard import Shard
+    from zynamo.suite import SuiteRow
 
 DEFAULTS = TestOptions()
+DEFAULT_SUITE_NAME = "default"
+# The explicit matrix's defaults, when only one of --workloads and --nemeses is given.
+DEFAULT_MATRIX_WORKLOADS = "set,register"
+DEFAULT_MATRIX_NEMESES = "none;partition;kill;partition+kill"
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -370,16 +375,17 @@ def check_determinism(options: TestOptions) -> int:
 
 
 def matrix_options(args: argparse.Namespace) -> list[TestOptions]:
-    """Every row of the test-all matrix, validated before any runs: a bad row is refused at
-    once, not after the rows before it have run."""
-    workloads = _csv(args.workloads)
+    """Every row of the explicit test-all matrix (``--workloads`` × ``--nemeses``), validated
+    before any runs: a bad row is refused at once, not after the rows before it have run."""
+    workloads = _csv(DEFAULT_MATRIX_WORKLOADS if args.workloads is None else args.workloads)
     if not workloads:
         raise UsageError(f"--workloads: give at least one of {', '.join(WORKLOADS)}")
-    nemeses = [_csv(group.replace("+", ",")) for group in args.nemeses.split(";")]
+    nemeses_text = DEFAULT_MATRIX_NEMESES if args.nemeses is None else args.nemeses
+    nemeses = [_csv(group.replace("+", ",")) for group in nemeses_text.split(";")]
     if not all(nemeses):
         raise UsageError(
             "--nemeses: every ;-separated set needs a fault (or none), got "
-            f"{args.nemeses!r}; e.g. none;partition;kill;partition+kill"
+            f"{nemeses_text!r}; e.g. none;partition;kill;partition+kill"
         )
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
     return [
@@ -389,32 +395,70 @@ def matrix_options(args: argparse.Namespace) -> list[TestOptions]:
     ]
 
 
+def suite_matrix(args: argparse.Namespace) -> tuple[list[TestOptions], list[SuiteRow]]:
+    """The rows ``--suite`` (and ``--rows``) name over the shared flags, every one validated
+    before any runs; (their options, the rows)."""
+    from zynamo.suite import suite_options, suite_rows
+
+    try:
+        rows = list(suite_rows(args.suite, _csv(args.rows or "")))
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
+    base = options_from(args, seed=seed)
+    try:
+        return suite_options(base, rows), rows
+    except ValueError as err:
+        raise UsageError(flag_message(str(err))) from None
+
+
+def _test_all_rows(
+    args: argparse.Namespace,
+) -> tuple[list[TestOptions], list[SuiteRow] | None]:
+    """The explicit matrix when ``--workloads`` or ``--nemeses`` is given, else the suite."""
+    explicit = args.workloads is not None or args.nemeses is not None
+    if explicit and (args.rows is not None or args.suite != DEFAULT_SUITE_NAME):
+        raise UsageError(
+            "--suite/--rows and --workloads/--nemeses: give a suite's rows or an explicit"
+            " matrix, not both"
+        )
+    if explicit:
+        return matrix_options(args), None
+    return suite_matrix(args)
+
+
 def handle_test_all(args: argparse.Namespace) -> int:
     from zynamo.outcome import worst_exit_code
-    from zynamo.summary import summary_document, write_summary
+    from zynamo.summary import suite_fields, summary_document, write_summary
 
-    rows = matrix_options(args)
+    rows, suite = _test_all_rows(args)
     shard = _shard(args)
     junit = _junit_path(args)
     if shard is not None:
         rows = shard.select(rows)
+        if suite is not None:
+            suite = [row for row in suite if row.name in {o.name for o in rows}]
         if not rows:
             raise UsageError(f"--shard {shard}: this shard has no rows of the matrix")
-    for options in rows[:1]:
-        _refuse_unrunnable(options)  # the rows differ only in workload and nemesis
+    seeds = _sweep_seeds(args, rows[0])
+    for options in rows if suite is not None else rows[:1]:
+        _refuse_unrunnable(options)  # the explicit matrix's rows differ only in workload, nemesis
     directory = _new_matrix_dir(rows[0].results_dir)
     started = time.monotonic()
     outcomes: list[RunOutcome] = []
     for options in rows:
-        code, _, outcome = run_one_outcome(options)
-        outcomes.append(outcome)
+        if seeds is not None:
+            from zynamo.sweep import sweep
+
+            code, _, row_outcomes = sweep(options, seeds, jobs=args.jobs, keep_all=args.keep_all)
+            outcomes.extend(row_outcomes)
+        else:
+            code, _, outcome = run_one_outcome(options)
+            outcomes.append(outcome)
         if code == EXIT_INTERRUPTED:
             break
     print()
-    print(f"{'workload':<10}  {'nemesis':<24}  {'verdict':<14}  report")
-    for outcome in outcomes:
-        where = outcome.directory or "-"
-        print(f"{outcome.workload:<10}  {outcome.nemesis:<24}  {outcome.verdict:<14}  {where}")
+    print(test_all_table(outcomes, seeds is not None))
     document = summary_document(
         "test-all",
         outcomes,
@@ -422,6 +466,8 @@ def handle_test_all(args: argparse.Namespace) -> int:
         env=rows[0].env,
         shard=str(shard) if shard else None,
         rows=len(rows),
+        **({} if suite is None else suite_fields(args.suite, suite)),
+        **({} if seeds is None else {"seeds": len(seeds)}),
     )
     write_summary(directory / "summary.json", document)
     print(f"summary: {directory / 'summary.json'}")
@@ -430,6 +476,34 @@ def handle_test_all(args: argparse.Namespace) -> int:
     if outcomes and outcomes[-1].error == "interrupted":
         return EXIT_INTERRUPTED
     return worst_exit_code([o.exit_code for o in outcomes])
+
+
+def test_all_table(outcomes: list[RunOutcome], swept: bool) -> str:
+    """One line per run (the row's name, workload, nemesis, verdict, report); a suite swept
+    over seeds: one line per row with its verdict counts and the seeds that failed."""
+    lines = [f"{'row':<24}  {'workload':<16}  {'nemesis':<18}  {'verdict':<14}  report"]
+    if not swept:
+        for o in outcomes:
+            where = o.directory or "-"
+            lines.append(
+                f"{o.test:<24}  {o.workload:<16}  {o.nemesis:<18}  {o.verdict:<14}  {where}"
+            )
+        return "\n".join(lines)
+    lines[0] = f"{'row':<24}  {'workload':<16}  {'nemesis':<18}  {'seeds':>5}  failing seeds"
+    by_row: dict[str, list[RunOutcome]] = {}
+    for o in outcomes:
+        by_row.setdefault(o.test, []).append(o)
+    for name, runs in by_row.items():
+        failed = [
+            f"{o.seed} ({', '.join(o.failing) or o.error or o.verdict})"
+            for o in runs
+            if o.exit_code
+        ]
+        lines.append(
+            f"{name:<24}  {runs[0].workload:<16}  {runs[0].nemesis:<18}  {len(runs):>5}  "
+            + ("; ".join(failed) or "none")
+        )
+    return "\n".join(lines)
 
 
 def _new_matrix_dir(results: Path) -> Path:
@@ -536,18 +610,52 @@ def register(subparsers: Any) -> None:
 
     matrix = subparsers.add_parser(
         "test-all",
-        help="run a matrix of workloads x nemeses, one row per test",
-        description="Run every workload under every nemesis set, one test per row; every row"
-        " is validated before the first runs. Exit code: the worst row's.",
+        help="run a suite of test rows (default: the default suite), or a workloads x nemeses"
+        " matrix",
+        description="Run every row of a suite (zynamo/suite.py; default: the default suite,"
+        " rows chosen for how much of the protocol they reach), or with --workloads/--nemeses"
+        " every workload under every nemesis set. A row's own options win over the shared"
+        " flags; every row is validated before the first runs. With --test-count or --seeds,"
+        " every row runs over those seeds (a sweep per row). Exit code: the worst run's.",
         formatter_class=HelpFormatter,
         epilog=EXIT_CODES_HELP,
     )
-    matrix.add_argument("--workloads", default="set,register", help="comma-separated")
+    matrix.add_argument(
+        "--suite",
+        default=DEFAULT_SUITE_NAME,
+        help="the named suite of rows to run (default %(default)s)",
+    )
+    matrix.add_argument(
+        "--rows", default=None, help="only these rows of the suite, by name, comma-separated"
+    )
+    matrix.add_argument(
+        "--workloads",
+        default=None,
+        help=f"an explicit matrix instead of a suite: comma-separated workloads"
+        f" (default with --nemeses: {DEFAULT_MATRIX_WORKLOADS})",
+    )
     matrix.add_argument(
         "--nemeses",
-        default="none;partition;kill;partition+kill",
-        help="semicolon-separated nemesis sets, faults joined by + (default %(default)s)",
+        default=None,
+        help="an explicit matrix instead of a suite: semicolon-separated nemesis sets, faults"
+        f" joined by + (default with --workloads: {DEFAULT_MATRIX_NEMESES})",
     )
     add_test_flags(matrix, matrix=True)
     add_ci_flags(matrix, "the matrix's rows")
+    sweeps = matrix.add_argument_group("seed sweeps of every row")
+    sweeps.add_argument(
+        "--test-count",
+        type=int,
+        default=None,
+        help="run every row over N seeds, from --seed (default a random one) on",
+    )
+    sweeps.add_argument("--seeds", default=None, help="run every row over the seeds A..B")
+    sweeps.add_argument(
+        "--jobs", type=int, default=1, help="simulator runs at a time in a sweep (default 1)"
+    )
+    sweeps.add_argument(
+        "--keep-all",
+        action="store_true",
+        help="keep every run's directory in a sweep (default: only failing and unknown ones)",
+    )
     matrix.set_defaults(handler=handle_test_all)

@@ -30,13 +30,14 @@ import random
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from checker.base import Checker, Record
 from cluster.core import ClusterConfig, Ring
 from cluster.net import ClientError
 from nemesis.base import FaultOp, Nemesis, NoopNemesis
@@ -66,6 +67,23 @@ Admin = Callable[..., Any]
 # What makes the environment of a run, from its options, cluster config and run directory.
 MakeEnvironment = Callable[[TestOptions, ClusterConfig, Path], Environment]
 ADMIN_TIMEOUT_MS = 2000  # the final phase's admin calls: status, ring, replica dumps
+# The replica dumps taken after the final reads (read repair alone) carry this ``phase``.
+AFTER_FINAL_READS = "after-final-reads"
+AFTER_READS_WAIT_S = 10.0  # the longest wait for the final reads' repairs to land
+
+
+def read_repair_alone(options: TestOptions) -> bool:
+    """Read repair on and anti-entropy off: only reads converge replicas (docs/repair.md)."""
+    return "read-repair" in options.repairs and "anti-entropy" not in options.repairs
+
+
+def _keys_read_finally(records: list[dict[str, Any]]) -> list[str]:
+    """The keys a final read read (an ``ok`` final read), in the order they were read."""
+    keys: dict[str, None] = {}
+    for record in records:
+        if record.get("final") and record.get("type") == "ok" and record.get("f") == "read":
+            keys[str(record.get("key"))] = None
+    return list(keys)
 
 
 def _stderr(line: str) -> None:
@@ -279,13 +297,16 @@ def replica_dumps(
     deadline_s: float,
     progress: Progress,
     clock: Clock,
-) -> bool:
+    first_round: int = 1,
+    phase: str | None = None,
+) -> int:
     """Dump every primary's state of every key, in rounds, until all agree or the deadline.
 
-    Each (round, key, node) becomes one ``replica-state`` line (docs/history.md). Returns whether
-    the last round agreed everywhere."""
-    round_number = 0
+    Each (round, key, node) becomes one ``replica-state`` line (docs/history.md), numbered from
+    ``first_round`` and marked with ``phase`` when given. Returns the last round's number."""
+    round_number = first_round - 1
     converged = False
+    marks: dict[str, Any] = {} if phase is None else {"phase": phase}
     while True:
         round_number += 1
         disagreeing = 0
@@ -312,6 +333,7 @@ def replica_dumps(
                         "round": round_number,
                         "key": key,
                         "node": node,
+                        **marks,
                         **line,
                     }
                 )
@@ -324,7 +346,7 @@ def replica_dumps(
                 f"replicas: round {round_number}: "
                 + ("all keys agree" if converged else f"{disagreeing} keys still disagree")
             )
-            return converged
+            return round_number
         clock.sleep(1.0)
 
 
@@ -334,7 +356,7 @@ def replica_dumps(
 def node_states(
     env: Environment, recorder: HistoryRecorder, deadline_s: float, progress: Progress
 ) -> None:
-    """Once the replicas agree: wait (until the recovery deadline) for every node to have
+    """Before the replica dumps: wait (until the recovery deadline) for every node to have
     handed its hints off, then record one ``node-state`` line per node (docs/history.md) with
     what it still holds, for the leftovers check."""
     clock = env.clock
@@ -392,6 +414,30 @@ def default_environment(
     )
 
 
+def check_run(
+    options: TestOptions, checkers: Sequence[Checker], history: list[Record], directory: Path
+) -> dict[str, Any]:
+    """The verdicts of a run's history (its workload's ``checkers`` and the CI ones), with
+    what the nodes journalled in ``directory`` and what each fault did: the same whether the
+    run just ended or ``zynamo analyze`` checks it again."""
+    from checker.api import check_records  # the checker is only needed at the end
+    from checker.dynamo.journals import read_journals
+    from zynamo.ci_checkers import extra_checkers
+
+    results = check_records(
+        history,
+        [*checkers, *extra_checkers(options, directory)],
+        n=options.n,
+        journals=read_journals(directory),
+        versioning=options.versioning,
+        repairs=options.repairs,
+        # The simulator's nodes share one exact clock; real nodes' are aligned to a round trip.
+        journal_clock_slack_ns=0 if options.env == "sim" else None,
+    )
+    results["faults"] = fault_effects(history)  # what each fault did; those that did nothing
+    return results
+
+
 def run_test(
     options: TestOptions,
     progress: Progress = _stderr,
@@ -407,10 +453,8 @@ def run_test(
     which ``results/latest`` then points at). ``report=False`` leaves out the HTML report and
     plots (a sweep renders them only for the runs it keeps). ``script``: perform this schedule
     instead of drawing operations and faults (``options`` should be the schedule's)."""
-    from checker.api import check_records  # the checker is only needed at the end
     from nemesis.combined import build_nemesis
     from nemesis.schedule import Schedule
-    from zynamo.ci_checkers import extra_checkers
     from zynamo.report import write_report
 
     phases = Phases()
@@ -496,37 +540,39 @@ def run_test(
         recovery_deadline = clock.now() + options.recovery_s
         _wait_for_nodes(env, recovery_deadline, progress)
         _wait_for_views(env.admin, config.nodes, recovery_deadline, progress, clock)
-        replica_dumps(
-            env.admin,
-            recorder,
-            _current_ring(env.admin, config),
-            keys.used,
-            config.n,
-            recovery_deadline,
-            progress,
-            clock,
-        )
+        # Hints first: a write a fallback still holds is on no primary yet, so a dump taken
+        # before the handoff would judge it lost while it is on its way (lost-versions).
         node_states(env, recorder, recovery_deadline, progress)
+        ring = _current_ring(env.admin, config)
+        rounds = replica_dumps(
+            env.admin, recorder, ring, keys.used, config.n, recovery_deadline, progress, clock
+        )
         progress(f"final reads of {len(keys.used)} keys")
         phases.start("final-reads")
         env.run(_final_reads(workload, recorder, config, keys, quorum, rng, env))
+        if read_repair_alone(options):
+            # Read repair is the only thing that converges these replicas, and it runs on the
+            # final reads: dump again, so the checkers can hold every key read to it.
+            read = _keys_read_finally(recorder.ops)
+            progress(f"read repair alone: dumping the {len(read)} keys read once more")
+            replica_dumps(
+                env.admin,
+                recorder,
+                ring,
+                read,
+                config.n,
+                clock.now() + min(options.recovery_s, AFTER_READS_WAIT_S),
+                progress,
+                clock,
+                first_round=rounds + 1,
+                phase=AFTER_FINAL_READS,
+            )
         history = list(recorder.ops)
         phases.start("teardown")
 
     progress(f"checking {len(history)} history records")
     phases.start("check")
-    from checker.dynamo.journals import read_journals  # what the nodes journalled
-
-    checkers = [*workload.checkers, *extra_checkers(options, directory)]
-    results = check_records(
-        history,
-        checkers,
-        n=options.n,
-        journals=read_journals(directory),
-        versioning=options.versioning,
-        repairs=options.repairs,
-    )
-    results["faults"] = fault_effects(history)  # what each fault did; those that did nothing
+    results = check_run(options, workload.checkers, history, directory)
     for line in kill_lines(results["faults"]["kills"]):  # what each kill cost the clients
         progress(line)
     (directory / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")

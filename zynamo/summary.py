@@ -9,9 +9,12 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zynamo.outcome import RunOutcome, worst_exit_code
+
+if TYPE_CHECKING:
+    from zynamo.suite import SuiteRow
 
 SCHEMA_VERSION = 1
 VERDICTS = ("valid", "INVALID", "unknown", "harness failed")
@@ -30,6 +33,24 @@ def summary_document(
         "counts": {word: sum(1 for r in runs if r.verdict == word) for word in VERDICTS},
         "exit_code": worst_exit_code([r.exit_code for r in runs]),
         "runs": [r.to_json() for r in runs],
+    }
+
+
+def suite_fields(suite: str, rows: Sequence[SuiteRow]) -> dict[str, Any]:
+    """A suite's test-all summary names the suite and each row: its name (each run's ``test``),
+    what it exercises and the options it sets."""
+    return {
+        "suite": suite,
+        "suite_rows": [
+            {
+                "name": row.name,
+                "exercises": row.exercises,
+                "options": {
+                    k: list(v) if isinstance(v, tuple) else v for k, v in row.options.items()
+                },
+            }
+            for row in rows
+        ],
     }
 
 

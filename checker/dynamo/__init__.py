@@ -9,7 +9,9 @@ reads see acknowledged writes), `check_versions` (sibling histogram, causal grap
 acknowledged version present or superseded after recovery), `check_leftovers` (no hints left
 after recovery), `check_nemesis` (every fault operation succeeded), `check_invariants`
 (protocol invariants over the nodes' event journals, which the context carries),
-`check_coverage` (which protocol paths the run exercised, from the journals). Each has a
+`check_coverage` (which protocol paths the run exercised, from the journals),
+`check_placement` (before the first fault, writes stay on the primaries and most operations
+succeed). Each has a
 ``Checker``
 (``checker.base``) wrapping it, named as its result appears in ``results.json``; with
 ``LinearizableChecker`` (linearizability per key under a model) they are what a workload lists
@@ -23,11 +25,12 @@ from dataclasses import dataclass
 from checker.base import CheckContext, Record, Result
 from checker.dynamo.aftermath import check_leftovers, check_nemesis
 from checker.dynamo.cart import check_cart
-from checker.dynamo.convergence import check_convergence
+from checker.dynamo.convergence import check_convergence, check_read_repair_convergence
 from checker.dynamo.coverage import check_coverage
 from checker.dynamo.deletes import check_deletes
 from checker.dynamo.invariants import check_invariants
 from checker.dynamo.lost_versions import check_lost_versions
+from checker.dynamo.placement import check_placement
 from checker.dynamo.quorum import check_quorum
 from checker.dynamo.set_full import check_set
 from checker.dynamo.stats import check_stats
@@ -43,6 +46,7 @@ __all__ = [
     "LinearizableChecker",
     "LostVersionsChecker",
     "NemesisChecker",
+    "PlacementChecker",
     "QuorumChecker",
     "SetChecker",
     "StatsChecker",
@@ -55,7 +59,9 @@ __all__ = [
     "check_leftovers",
     "check_lost_versions",
     "check_nemesis",
+    "check_placement",
     "check_quorum",
+    "check_read_repair_convergence",
     "check_set",
     "check_stats",
     "check_versions",
@@ -94,7 +100,9 @@ class ConvergenceChecker:
     with the context's ``n``, also that n replicas answered.
 
     Only anti-entropy promises that every key converges (docs/repair.md): in a run with it
-    switched off, replicas that still disagree are reported but do not fail the run."""
+    switched off, replicas that still disagree are reported but do not fail the run — except,
+    when read repair is on, the keys the final reads read: they must have converged in the
+    dumps taken after those reads (``check_read_repair_convergence``)."""
 
     name: str = "convergence"
 
@@ -108,6 +116,17 @@ class ConvergenceChecker:
             result["summary"] = (
                 "not owed: anti-entropy is off, so keys that were not read may stay diverged"
                 f" ({result.get('converged_keys')} of {result.get('keys')} converged)"
+            )
+        if "read-repair" in context.repairs:
+            # Read repair alone still owes the keys that were read (docs/repair.md).
+            owed = check_read_repair_convergence(history, context.n)
+            result["read_repair"] = owed
+            result["valid"] = owed["valid"]
+            converged = f"{owed.get('converged_keys', 0)} of {owed.get('keys_read')}"
+            result["summary"] = (
+                f"read repair alone: keys read converged after the final reads: {converged}"
+                if owed["valid"] != "unknown"
+                else f"read repair alone: {owed.get('reason')}"
             )
         return result
 
@@ -215,3 +234,14 @@ class DeletesChecker:
 
     def check(self, history: list[Record], context: CheckContext) -> Result:
         return check_deletes(history)
+
+
+@dataclass(frozen=True)
+class PlacementChecker:
+    """Before the first fault, acknowledged writes stay on the primaries and most operations
+    succeed (``check_placement``)."""
+
+    name: str = "placement"
+
+    def check(self, history: list[Record], context: CheckContext) -> Result:
+        return check_placement(history)

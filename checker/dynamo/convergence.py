@@ -97,3 +97,61 @@ def check_convergence(records: list[dict[str, Any]], n: int | None = None) -> di
         if heal is not None:
             result["convergence_ms_after_heal"] = round(max(0, end - heal) / 1e6, 3)
     return result
+
+
+AFTER_FINAL_READS = "after-final-reads"  # the ``phase`` of the dumps taken after the reads
+
+
+def _read_finally(records: list[dict[str, Any]]) -> set[Any]:
+    return {
+        r.get("key")
+        for r in records
+        if r.get("final") and r.get("type") == "ok" and r.get("f") == "read"
+    }
+
+
+def check_read_repair_convergence(
+    records: list[dict[str, Any]], n: int | None = None
+) -> dict[str, Any]:
+    """With read repair alone (docs/repair.md): every key a final read read has converged on
+    its primaries in the dumps taken after the final reads (``phase`` ``after-final-reads``).
+
+    A final read asks all N primaries, so every stale one it saw is sent the merged state;
+    a key whose primaries still differ after that names a read repair that never landed."""
+    read = _read_finally(records)
+    after = [
+        r for r in records if r.get("f") == "replica-state" and r.get("phase") == AFTER_FINAL_READS
+    ]
+    if not read:
+        return {"valid": True, "keys_read": 0, "note": "no final read succeeded: nothing owed"}
+    if not after:
+        return {
+            "valid": "unknown",
+            "keys_read": len(read),
+            "reason": "no replica dump after the final reads",
+        }
+    last_round: dict[Any, int] = {}
+    for record in after:
+        key = record.get("key")
+        last_round[key] = max(last_round.get(key, 0), int(record.get("round", 0)))
+    states: dict[Any, dict[str, str]] = {}
+    for record in after:
+        key = record.get("key")
+        if int(record.get("round", 0)) == last_round[key]:
+            state = _state(record) if record.get("type") in ("ok", None) else "unreachable"
+            states.setdefault(key, {})[str(record.get("node"))] = state
+    diverged = []
+    for key in sorted(read, key=str):
+        replicas = states.get(key, {})
+        short = n is not None and len(replicas) < n
+        if short or len(set(replicas.values())) > 1 or "unreachable" in replicas.values():
+            diverged.append({"key": key, "round": last_round.get(key), "replicas": replicas})
+    result: dict[str, Any] = {
+        "valid": not diverged,
+        "keys_read": len(read),
+        "converged_keys": len(read) - len(diverged),
+    }
+    if diverged:
+        result["diverged"] = diverged[:LISTED]
+        result["diverged_count"] = len(diverged)
+    return result

@@ -7,7 +7,8 @@ Paths (issue 16, item 6): versions created; fallback writes (a replica or coordi
 write for a down primary: a hint); hints delivered (handed to their owner and deleted);
 ownership transfers (keys of a moved partition handed to the new owners); read repairs (stale
 replicas sent the merged state); anti-entropy keys synced; tombstones reaped; writes that left
-siblings and writes that merged them; failure-detector transitions; restarts.
+siblings and writes that merged them; failure-detector transitions; restarts; forwarded
+requests (from the history: a client request the contacted node handed to a coordinator).
 
 Contention (item 1): the fraction of acknowledged or indefinite writes whose invocation
 overlapped another write to the same key (either may have been coordinated anywhere).
@@ -35,6 +36,7 @@ PATHS = (
     "peer_down",
     "peer_up",
     "restarts",
+    "forwarded_requests",
 )
 
 
@@ -75,6 +77,19 @@ def journal_counts(events: list[Event]) -> dict[str, int]:
     return counts
 
 
+def forwarded_requests(records: list[dict[str, Any]]) -> int:
+    """Client requests the node they were sent to forwarded to another coordinator (§4.5)."""
+    return sum(
+        1
+        for r in records
+        if r.get("type") == "ok"
+        and isinstance(r.get("process"), int)
+        and r.get("coordinator") is not None
+        and r.get("node") is not None
+        and r.get("coordinator") != r.get("node")
+    )
+
+
 def contention(records: list[dict[str, Any]]) -> dict[str, Any]:
     """How many writes overlapped another write to the same key."""
     invoked: dict[Any, dict[str, Any]] = {}
@@ -113,6 +128,7 @@ def check_coverage(records: list[dict[str, Any]], events: list[Event] | None) ->
         result["summary"] = f"no journals; concurrent writes {share:.0%}"
         return result
     paths = journal_counts(events)
+    paths["forwarded_requests"] = forwarded_requests(records)
     idle = [path for path in PATHS if not paths[path]]
     result["paths"] = paths
     result["not_exercised"] = idle

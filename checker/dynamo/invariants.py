@@ -13,11 +13,12 @@ The rules (issue 16, item 4), each a ``kind`` of finding:
   owner acknowledged it: every key of a ``hint-delivered`` / ``transfer-delivered`` event must
   appear in a ``handoff-received`` from the same node in every target's journal, no later than
   the deletion (judged only where the target's journal is whole);
-- ``hint-kept-as-own`` — a write sent to a fallback is kept as a hint for its owner: every
-  ``replica-write`` that answers a coordinator's put (same coordinator, request and key) on a
-  node its ``version-created`` event named as a fallback for another node records that owner
-  in ``hint_for`` (judged only where the fallback's journal is whole). A fallback that files
-  the write as its own never hands it off: the owner misses it, and the stray copy lingers;
+- ``misfiled-write`` — a replica files a write as its coordinator asked: every
+  ``replica-write`` that answers a coordinator's put (same coordinator, request and key)
+  records in ``hint_for`` the owner the ``version-created`` event named for that target (none
+  for a primary) (judged only where the replica's journal is whole). A fallback that files
+  the write as its own never hands it off: the owner misses it, the stray copy lingers, and
+  nothing else notices while the coordinator's copy survives;
 - ``read-repair-lost`` — a read repair reaches its stale replica: every target of a
   ``read-repair`` event (other than the coordinator) records a ``replica-write`` marked
   ``repair`` from that coordinator for that key within ``REPAIR_WINDOW_NS`` (judged only when
@@ -125,11 +126,11 @@ def unacknowledged_deletions(nodes: dict[str, list[Event]]) -> tuple[list[dict[s
     return findings, not_judged
 
 
-def misfiled_hints(nodes: dict[str, list[Event]]) -> tuple[list[dict[str, Any]], int]:
-    """Writes a coordinator sent to a fallback for an owner that the fallback filed under
-    another owner (or as its own); also how many could not be judged (the fallback's journal
-    has gaps)."""
-    # (fallback, coordinator, req, key) -> the replica-writes that answered it
+def misfiled_writes(nodes: dict[str, list[Event]]) -> tuple[list[dict[str, Any]], int]:
+    """Replica writes filed otherwise than their coordinator asked: a fallback keeping a hint
+    as its own (or for another owner), or a primary filing its copy as a hint; also how many
+    could not be judged (the replica's journal has gaps)."""
+    # (replica, coordinator, req, key) -> the replica-writes that answered it
     writes: dict[tuple[str, str, int, str], list[Event]] = defaultdict(list)
     for node, node_events in nodes.items():
         for event in node_events:
@@ -149,33 +150,34 @@ def misfiled_hints(nodes: dict[str, list[Event]]) -> tuple[list[dict[str, Any]],
             if created.get("kind") != "version-created":
                 continue
             sent = int(created["time"]) - CLOCK_SLACK_NS
-            for fallback, owner in created.get("targets") or ():
-                if owner is None or fallback in (coordinator, owner):
-                    continue
-                if fallback not in complete:
+            key = str(created.get("key"))
+            for replica, owner in created.get("targets") or ():
+                if replica == coordinator:
+                    continue  # its own write: no replica-write event
+                if replica not in complete:
                     not_judged += 1
                     continue
-                name = (
-                    str(fallback),
-                    coordinator,
-                    int(created.get("req") or 0),
-                    str(created.get("key")),
-                )
+                asked = None if owner == replica else owner  # a hint for itself is its own
+                name = (str(replica), coordinator, int(created.get("req") or 0), key)
                 # A restarted coordinator counts requests afresh: the answer is the first
                 # write of that name after the version was created.
                 answers = [w for w in writes.get(name, ()) if int(w["time"]) >= sent]
-                if answers and answers[0].get("hint_for") != owner:
-                    filed = answers[0].get("hint_for")
-                    as_what = f"as a hint for {filed}" if filed else "as its own"
-                    findings.append(
-                        _finding(
-                            "hint-kept-as-own",
-                            f"{fallback} stood in for {owner} on key {created.get('key')} but"
-                            f" kept {coordinator}'s write {as_what}: it will never be handed"
-                            f" to {owner}",
-                            [created, answers[0]],
-                        )
+                if not answers or answers[0].get("hint_for") == asked:
+                    continue
+                filed = answers[0].get("hint_for")
+                as_what = f"as a hint for {filed}" if filed else "as its own"
+                if asked is None:
+                    why = "its copy as a primary is never read as one"
+                else:
+                    why = f"it will never be handed to {asked}"
+                findings.append(
+                    _finding(
+                        "misfiled-write",
+                        f"{replica} {'stood in for ' + asked if asked else 'is a primary'} on"
+                        f" key {key} but kept {coordinator}'s write {as_what}: {why}",
+                        [created, answers[0]],
                     )
+                )
     return findings, not_judged
 
 
@@ -299,7 +301,7 @@ def check_invariants(
     else:
         not_judged["dot-reused"] = f"{versioning} names versions without unique dots"
     deletions, unjudged_deletions = unacknowledged_deletions(nodes)
-    misfiled, unjudged_hints = misfiled_hints(nodes)
+    misfiled, unjudged_hints = misfiled_writes(nodes)
     repairs, unjudged_repairs = lost_read_repairs(nodes, fault_windows(records))
     findings += deletions + misfiled + repairs + early_reaps(events) + peers_left_down(nodes)
     counts: dict[str, int] = defaultdict(int)
@@ -314,7 +316,7 @@ def check_invariants(
         "not_judged": {
             **not_judged,
             "handoff-deletions-without-whole-target-journal": unjudged_deletions,
-            "fallback-writes-without-whole-fallback-journal": unjudged_hints,
+            "replica-writes-without-whole-replica-journal": unjudged_hints,
             "read-repairs-in-fault-windows-or-at-the-end": unjudged_repairs,
         },
     }

@@ -70,27 +70,45 @@ def test_a_hint_deleted_before_its_owner_received_it_is_a_finding() -> None:
     assert "n1 deleted hints k2, k7 (owner n3) before n3" in result["findings"][0]["message"]
 
 
-def test_a_fallback_that_keeps_a_hinted_write_as_its_own_is_a_finding() -> None:
-    j = Journals().started("n1", "n4", "n5")
-    # n1 coordinated a put of k1 to itself, to n4 standing in for n3 and to n5 for n2.
-    targets = [["n1", None], ["n4", "n3"], ["n5", "n2"]]
+def test_a_replica_that_files_a_write_otherwise_than_asked_is_a_finding() -> None:
+    j = Journals().started("n1", "n3", "n4", "n5")
+    # n1 coordinated a put of k1 to itself, to primary n3 and to n4 standing in for n2.
+    targets = [["n1", None], ["n3", None], ["n4", "n2"]]
     j.add("n1", 1, "version-created", key="k1", req=7, dot="n1:1", value=[1], targets=targets)
-    j.add("n4", 1.01, "replica-write", key="k1", src="n1", req=7, hint_for="n3", repair=False)
-    j.add("n5", 1.01, "replica-write", key="k1", src="n1", req=7, hint_for="n2", repair=False)
+    j.add("n3", 1.01, "replica-write", key="k1", src="n1", req=7, hint_for=None, repair=False)
+    j.add("n4", 1.01, "replica-write", key="k1", src="n1", req=7, hint_for="n2", repair=False)
+    j.add("n5", 1.5, "replica-write", key="k1", src="n1", req=0, hint_for=None, repair=True)
     assert check_invariants([], j.events)["valid"] is True
+    # The fallback keeps the write as its own; the primary files its copy as a hint.
     j.add("n1", 2, "version-created", key="k2", req=8, dot="n1:2", value=[2], targets=targets)
+    j.add("n3", 2.01, "replica-write", key="k2", src="n1", req=8, hint_for="n5", repair=False)
     j.add("n4", 2.01, "replica-write", key="k2", src="n1", req=8, hint_for=None, repair=False)
-    j.add("n5", 2.01, "replica-write", key="k2", src="n1", req=8, hint_for="n2", repair=False)
     result = check_invariants([], j.events)
-    assert kinds(result) == ["hint-kept-as-own"]
-    finding = result["findings"][0]
-    assert "n4 stood in for n3 on key k2 but kept n1's write as its own" in finding["message"]
-    assert [e["kind"] for e in finding["events"]] == ["version-created", "replica-write"]
-    # A fallback whose journal has a gap is not judged, not accused.
-    j.events[1]["seq"] = 3  # n4's start was lost
+    assert kinds(result) == ["misfiled-write", "misfiled-write"]
+    messages = sorted(f["message"] for f in result["findings"])
+    assert messages[0].startswith("n3 is a primary on key k2 but kept n1's write as a hint for n5")
+    assert messages[1].startswith("n4 stood in for n2 on key k2 but kept n1's write as its own")
+    assert [e["kind"] for e in result["findings"][0]["events"]] == [
+        "version-created",
+        "replica-write",
+    ]
+    # A replica whose journal has a gap is not judged, not accused.
+    for event in j.events:
+        if event["node"] in ("n3", "n4") and event["kind"] == "start":
+            event["seq"] = 9  # their starts were lost
     result = check_invariants([], j.events)
     assert result["valid"] is True
-    assert result["not_judged"]["fallback-writes-without-whole-fallback-journal"] == 2
+    assert result["not_judged"]["replica-writes-without-whole-replica-journal"] == 4
+
+
+def test_a_request_number_reused_after_a_restart_is_matched_with_its_own_request() -> None:
+    j = Journals().started("n1", "n4")
+    j.add("n1", 1, "version-created", key="k", req=7, targets=[["n1", None], ["n4", "n2"]])
+    j.add("n4", 1.01, "replica-write", key="k", src="n1", req=7, hint_for="n2", repair=False)
+    j.add("n1", 9, "start")  # n1 restarted and numbers its requests from 1 again
+    j.add("n1", 9.5, "version-created", key="k", req=7, targets=[["n1", None], ["n4", None]])
+    j.add("n4", 9.51, "replica-write", key="k", src="n1", req=7, hint_for=None, repair=False)
+    assert check_invariants([], j.events)["valid"] is True
 
 
 def test_a_deletion_is_not_judged_when_the_owners_journal_has_a_gap() -> None:

@@ -60,6 +60,7 @@ def test_a_whole_run_in_the_memory_environment(tmp_path: Path) -> None:
         "lost-versions",
         "leftovers",
         "nemesis",
+        "placement",
         "invariants",
         "coverage",
         "stats",

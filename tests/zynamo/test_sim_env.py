@@ -132,7 +132,11 @@ def test_a_dead_hinted_handoff_is_caught_by_the_hints_left_behind(
     from cluster.core.handoff import HandoffMachine
 
     monkeypatch.setattr(HandoffMachine, "_plan_hints", lambda self, up, now_ms: [])
-    result = run(tmp_path, seed=3, time_limit_s=60.0, nemesis_interval_s=10.0, recovery_s=10.0)
+    # At 50 ops/s (the default before issue 16 raised it) this seed's losses are all hidden by
+    # anti-entropy; at the busier default the set checker catches some too.
+    result = run(
+        tmp_path, seed=3, time_limit_s=60.0, nemesis_interval_s=10.0, recovery_s=10.0, rate=50.0
+    )
     checkers = result.results["checkers"]
     assert checkers["set"]["valid"] is True and checkers["convergence"]["valid"] is True
     assert checkers["leftovers"]["valid"] is False and checkers["leftovers"]["hints_left"] > 0

@@ -7,8 +7,9 @@ time, and a run is a function of its seed and the code alone (``--check-determin
 it). The faults are the real environment's, acting on the simulator:
 
 - processes: ``kill`` crashes a node (what it committed survives, as with ``kill -9`` on
-  SQLite; the writes of a group commit still under way are lost with the replies it held), ``start_node`` restarts it with a new generation, ``pause``/``resume`` freeze it
-  (what reaches it waits; its timers fire when it resumes);
+  SQLite; the writes of a group commit still under way are lost with the replies it held),
+  ``start_node`` restarts it with a new generation, ``pause``/``resume`` freeze it (what
+  reaches it waits; its timers fire when it resumes);
 - network: ``cut`` drops every message on a directed link (``refuse`` and ``drop`` alike: the
   simulator has no connections to refuse), ``slow`` adds latency and jitter;
 - membership: ``leave`` asks the node to hand off and leave, and waits in virtual time until
