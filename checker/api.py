@@ -69,6 +69,7 @@ def check_records(
     journals: Iterable[dict[str, Any]] | None = None,
     versioning: str | None = None,
     repairs: Iterable[str] | None = None,
+    journal_clock_slack_ns: int | None = None,
 ) -> dict[str, Any]:
     """Run ``checkers`` (a workload's ``checkers``: exactly those, in order) over this
     project's history records and compose their verdicts.
@@ -76,7 +77,9 @@ def check_records(
     ``n`` is the replication factor, ``time_limit_s`` the budget of a linearizability search,
     ``journals`` the nodes' event journals (``checker.dynamo.journals.read_journals``) and
     ``versioning`` the cluster's, for the checks of the nodes' own events; ``repairs`` the
-    repair mechanisms left on (None: all), which decide what convergence is owed.
+    repair mechanisms left on (None: all), which decide what convergence is owed;
+    ``journal_clock_slack_ns`` how far apart the journals' clocks may be (0: the simulator's
+    one exact clock; None: the real environment's alignment).
     Returns ``{"valid": ..., "checkers": {name: result}}``."""
     context = CheckContext(
         n=n,
@@ -84,5 +87,6 @@ def check_records(
         journals=None if journals is None else tuple(journals),
         versioning=versioning,
         repairs=None if repairs is None else tuple(repairs),
+        journal_clock_slack_ns=journal_clock_slack_ns,
     )
     return run_checkers(checkers, history, context)

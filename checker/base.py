@@ -35,6 +35,9 @@ class CheckContext:
     versioning: str | None = None  # the cluster's versioning (dvv, vclock, lww), when known
     # The repair mechanisms the cluster ran with (hints, read-repair, anti-entropy); None: all.
     repairs: tuple[str, ...] | None = None
+    # How far apart two nodes' journal clocks may be, in ns: 0 when they share one exact clock
+    # (the simulator); None: the real environment's alignment (a round trip).
+    journal_clock_slack_ns: int | None = None
 
 
 class Checker(Protocol):

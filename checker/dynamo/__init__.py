@@ -211,7 +211,9 @@ class InvariantsChecker:
 
     def check(self, history: list[Record], context: CheckContext) -> Result:
         events = None if context.journals is None else list(context.journals)
-        return check_invariants(history, events, context.versioning)
+        if context.journal_clock_slack_ns is None:
+            return check_invariants(history, events, context.versioning)
+        return check_invariants(history, events, context.versioning, context.journal_clock_slack_ns)
 
 
 @dataclass(frozen=True)

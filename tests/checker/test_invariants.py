@@ -111,6 +111,21 @@ def test_a_request_number_reused_after_a_restart_is_matched_with_its_own_request
     assert check_invariants([], j.events)["valid"] is True
 
 
+def test_with_one_exact_clock_a_hint_deleted_as_it_is_sent_is_a_finding() -> None:
+    # The fallback deleted its hint when it sent it, 10 ms before the owner even received it:
+    # within the real environment's clock alignment, so only the simulator's exact clock
+    # (slack 0) can tell it from a deletion after the acknowledgement.
+    j = Journals().started("n1", "n3")
+    j.add("n1", 5.0, "hint-delivered", to=["n3"], owner="n3", keys=["k1"], kept=[])
+    j.add("n3", 5.01, "handoff-received", src="n1", keys=["k1"], applied=["k1"])
+    assert check_invariants([], j.events)["valid"] is True
+    exact = check_invariants([], j.events, clock_slack_ns=0)
+    assert kinds(exact) == ["hint-deleted-unacknowledged"]
+    # Through the checker, the run's context says how exact its clocks are.
+    results = check_records([], [InvariantsChecker()], journals=j.events, journal_clock_slack_ns=0)
+    assert results["checkers"]["invariants"]["valid"] is False
+
+
 def test_a_deletion_is_not_judged_when_the_owners_journal_has_a_gap() -> None:
     j = Journals().started("n1", "n3")
     j.add("n1", 9, "hint-delivered", to=["n3"], owner="n3", keys=["k2"], kept=[])
