@@ -12,7 +12,10 @@ the same state, no hints left, no data on nodes that no longer own it, one ring 
 and ``run_until_converged`` runs the cluster until there is nothing left to say.
 
 The same seed gives the same run, event for event, so a failing protocol test replays exactly;
-runs are thousands of times faster than real processes. No I/O.
+runs are thousands of times faster than real processes. Random draws are not one stream but
+many (``cluster.sim.draws``): each node's own, and per directed link and purpose a function of
+the instant a message is sent, so a run with one client operation fewer keeps the delays of
+every other message. No I/O.
 
 A node that logs trouble (a ``Log`` effect at warning level or above, e.g. a peer's message it
 could not digest and dropped) stops the run with ``UnexpectedLog`` unless the caller said it
@@ -51,6 +54,7 @@ from cluster.core import (
     decode,
     encode,
 )
+from cluster.sim.draws import LinkDraws, node_seed, unit
 from cluster.storage import MemoryStore
 
 
@@ -108,7 +112,11 @@ class Simulator:
         self.sync = sync  # the stores' sync mode: what a power loss loses (MemoryStore)
         # Patterns (``re.search``) of the warning-level log lines this run may produce.
         self.expected_logs = [re.compile(pattern) for pattern in expected_logs]
+        self.seed = seed
+        # Draws are per node and per directed link (``cluster.sim.draws``); this stream is for
+        # a caller's draws that belong to neither, so they disturb none of those.
         self.rng = random.Random(seed)
+        self._links: dict[tuple[str, str], LinkDraws] = {}
         self.network = network or NetworkConfig()
         self.now_ms = start_ms
         self.stores = {name: MemoryStore(sync) for name in config.nodes}
@@ -142,7 +150,7 @@ class Simulator:
             name=name,
             config=self.config,
             store=self.stores[name],
-            rng=random.Random(self.rng.random()),
+            rng=random.Random(node_seed(self.seed, name, self.generations[name])),
             generation=self.generations[name],
         )
         self.nodes[name] = node
@@ -306,19 +314,28 @@ class Simulator:
                 self._send_frame(src, dst, frame)
 
     def _send_frame(self, src: str, dst: str, frame: bytes) -> None:
-        if (src, dst) in self.cut:
+        link = (src, dst)
+        draws = self._links.get(link)
+        if draws is None:
+            draws = self._links[link] = LinkDraws(self.seed, src, dst)
+        index = draws.message(self.now_ms)  # a cut message takes its index too: cuts move none
+        if link in self.cut:
             self.dropped_sends[src] = self.dropped_sends.get(src, 0) + 1
             self.dropped += 1
             return
-        if self.rng.random() < self.network.drop_rate:
+        network = self.network
+        if network.drop_rate and unit(draws.loss + index) < network.drop_rate:
             self.dropped += 1
             return
-        copies = 2 if self.rng.random() < self.network.duplicate_rate else 1
-        extra = self.latency.get((src, dst))
-        for _ in range(copies):
-            delay = self.rng.uniform(self.network.min_delay_ms, self.network.max_delay_ms)
+        duplicated = (
+            network.duplicate_rate and unit(draws.duplicate + index) < network.duplicate_rate
+        )
+        extra = self.latency.get(link)
+        low, span = network.min_delay_ms, network.max_delay_ms - network.min_delay_ms
+        for copy in range(2 if duplicated else 1):
+            delay = low + span * unit(draws.delay + index + copy)
             if extra is not None:
-                delay += extra[0] + self.rng.uniform(0.0, extra[1])
+                delay += extra[0] + extra[1] * unit(draws.jitter + index + copy)
             self._schedule(self.now_ms + delay, lambda: self._deliver(dst, frame))
 
     def _deliver(self, dst: str, frame: bytes) -> None:
