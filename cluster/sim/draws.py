@@ -15,9 +15,11 @@ nothing to do with the operation removed. Here instead:
   that link at that same instant. Removing an operation leaves the delay of every message
   that is still sent at the same instant exactly as it was.
 
-The numbers are splitmix64's finalizer over a 64-bit key (fast in pure Python, well spread);
-keys come from SHA-256 of text, and ``hash`` of a float is the same in every process, so the
-same seed gives the same draws everywhere. Pure, no I/O.
+The numbers are CPython's hash of a tuple of numbers (instant, rank, the purpose's key), then
+a round of splitmix64's finalizer: fast, well spread, and — unlike the hash of a string — the
+same in every process (the same on any 64-bit CPython since 3.8). Keys come from SHA-256 of
+text. So the same seed gives the same draws everywhere, whatever ``PYTHONHASHSEED``. Pure,
+no I/O.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ from __future__ import annotations
 import hashlib
 
 _MASK = (1 << 64) - 1
-_GOLDEN = 0x9E3779B97F4A7C15  # splitmix64's increment: consecutive indexes spread apart
 _UNIT = 1.0 / (1 << 53)
 
 
@@ -41,18 +42,19 @@ def node_seed(seed: int, name: str, generation: int) -> int:
 
 
 def unit(x: int) -> float:
-    """A uniform float in [0, 1), a well-spread function of ``x`` (any int; its low 64 bits)."""
+    """A uniform float in [0, 1), a well-spread function of ``x`` (any int; its low 64 bits):
+    one round of splitmix64's finalizer."""
     x &= _MASK
-    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
-    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
-    return ((x ^ (x >> 31)) >> 11) * _UNIT
+    x = ((x ^ (x >> 29)) * 0xBF58476D1CE4E5B9) & _MASK
+    return ((x ^ (x >> 32)) >> 11) * _UNIT
 
 
 class LinkDraws:
     """The random draws of the messages on one directed link (see the module).
 
-    ``message(now_ms)`` gives the index of the next message sent at ``now_ms``; a purpose's
-    draw for it (and for its copy ``c``, when duplicated) is ``unit(purpose + index + c)``."""
+    ``message(now_ms)`` starts the draws of the next message, sent at ``now_ms``, and returns
+    its delay's draw; ``draw(purpose, copy)`` is another purpose's draw for the same message
+    (``loss``, ``duplicate``, ``jitter``; ``copy`` 1 for the second copy of a duplicate)."""
 
     __slots__ = ("_at_ms", "_rank", "delay", "duplicate", "jitter", "loss")
 
@@ -64,13 +66,22 @@ class LinkDraws:
         self._at_ms = -1.0
         self._rank = 0
 
-    def message(self, now_ms: float) -> int:
-        """The draw index of a message sent at ``now_ms`` (the link's sends must come in time
-        order, as the simulator's do): the instant, and the rank among sends at it."""
+    def message(self, now_ms: float) -> float:
+        """Start the draws of a message sent at ``now_ms`` (the link's sends come in time
+        order, as the simulator's do); its delay's draw, in [0, 1). A message's draws are a
+        function of the instant and of its rank among this link's sends at that instant."""
         if now_ms == self._at_ms:
-            self._rank += 1
+            self._rank += 2  # two slots per message: a duplicate's second copy takes the next
         else:
             self._at_ms = now_ms
             self._rank = 0
-        # Two slots per message: its duplicate (if any) draws from index + 1.
-        return hash(now_ms) * _GOLDEN + 2 * self._rank
+        # The hash of a tuple of numbers (xxHash's rounds, in C) is the same in every process;
+        # one more round (``unit``, inlined: this runs for every message) takes out what
+        # structure is left between neighbouring instants.
+        x = hash((now_ms, self._rank, self.delay)) & _MASK
+        x = ((x ^ (x >> 29)) * 0xBF58476D1CE4E5B9) & _MASK
+        return ((x ^ (x >> 32)) >> 11) * _UNIT
+
+    def draw(self, purpose: int, copy: int = 0) -> float:
+        """``purpose``'s draw for the current message (or its ``copy``), in [0, 1)."""
+        return unit(hash((self._at_ms, self._rank + copy, purpose)))

@@ -54,7 +54,7 @@ from cluster.core import (
     decode,
     encode,
 )
-from cluster.sim.draws import LinkDraws, node_seed, unit
+from cluster.sim.draws import LinkDraws, node_seed
 from cluster.storage import MemoryStore
 
 
@@ -318,24 +318,22 @@ class Simulator:
         draws = self._links.get(link)
         if draws is None:
             draws = self._links[link] = LinkDraws(self.seed, src, dst)
-        index = draws.message(self.now_ms)  # a cut message takes its index too: cuts move none
+        delay_draw = draws.message(self.now_ms)  # a cut message draws too: cuts move none
         if link in self.cut:
             self.dropped_sends[src] = self.dropped_sends.get(src, 0) + 1
             self.dropped += 1
             return
         network = self.network
-        if network.drop_rate and unit(draws.loss + index) < network.drop_rate:
+        if network.drop_rate and draws.draw(draws.loss) < network.drop_rate:
             self.dropped += 1
             return
-        duplicated = (
-            network.duplicate_rate and unit(draws.duplicate + index) < network.duplicate_rate
-        )
+        duplicated = network.duplicate_rate and draws.draw(draws.duplicate) < network.duplicate_rate
         extra = self.latency.get(link)
         low, span = network.min_delay_ms, network.max_delay_ms - network.min_delay_ms
         for copy in range(2 if duplicated else 1):
-            delay = low + span * unit(draws.delay + index + copy)
+            delay = low + span * (draws.draw(draws.delay, copy) if copy else delay_draw)
             if extra is not None:
-                delay += extra[0] + extra[1] * unit(draws.jitter + index + copy)
+                delay += extra[0] + extra[1] * draws.draw(draws.jitter, copy)
             self._schedule(self.now_ms + delay, lambda: self._deliver(dst, frame))
 
     def _deliver(self, dst: str, frame: bytes) -> None:

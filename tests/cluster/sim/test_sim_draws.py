@@ -47,9 +47,9 @@ def test_one_write_fewer_leaves_the_timing_of_the_others_as_it_was(seed: int) ->
 
 def test_a_seed_gives_the_same_delays_in_every_process_whatever_its_hash_seed() -> None:
     code = (
-        "from cluster.sim.draws import LinkDraws, unit\n"
+        "from cluster.sim.draws import LinkDraws\n"
         "d = LinkDraws(7, 'n1', 'n2')\n"
-        "print([unit(d.delay + d.message(t)) for t in (1000.0, 1000.0, 1234.5678)])\n"
+        "print([(d.message(t), d.draw(d.loss)) for t in (1000.0, 1000.0, 1234.5678)])\n"
     )
     outputs = {
         subprocess.run(
@@ -71,9 +71,14 @@ def test_a_draw_is_a_fraction_of_one(x: int) -> None:
 
 def test_messages_sent_at_one_instant_on_one_link_draw_differently() -> None:
     draws = LinkDraws(3, "n1", "n2")
-    first, second = draws.message(50.0), draws.message(50.0)
-    assert unit(draws.delay + first) != unit(draws.delay + second)
+    first = draws.message(50.0), draws.draw(draws.loss), draws.draw(draws.delay, 1)
+    second = draws.message(50.0), draws.draw(draws.loss), draws.draw(draws.delay, 1)
+    assert len({*first, *second}) == 6
     assert draws.message(60.0) != draws.message(61.0)
+    # The draws of a message at an instant do not depend on what the link sent before.
+    fresh = LinkDraws(3, "n1", "n2")
+    assert fresh.message(70.0) == draws.message(70.0)
+    assert fresh.draw(fresh.jitter) == draws.draw(draws.jitter)
 
 
 def test_delays_stay_within_the_network_bounds_and_spread_over_them() -> None:
