@@ -3,11 +3,12 @@
 ``Shrinker`` takes a failing run's schedule and its ``zynamo.replay.Failure`` (e.g. ``set``
 invalid with ``lost > 0``) and runs passes over the schedule's parts, as Hypothesis shrinks a
 test case: cut the workload's time limit short, remove fault windows, whole processes, keys,
-then operations (greedy delta debugging: chunks of half, a quarter, ... one, the last first),
-then each process's own stream the same way, keep only the closest pair of operations on a
-key, remove pairs, then seeded random parts of the operations; move the operations of one key
-onto another (fewer keys), start everything earlier (a shorter time limit), shorten the fault
-windows that remain from either end, drop nodes. The simulator draws each message's delay as
+then operations (greedy delta debugging: chunks of half, a quarter, ... one, the last first);
+start everything earlier once the beginning is empty (a shorter time limit, and every later
+candidate runs faster); each process's own stream as the operations, keep only the closest
+pair of operations on a key, remove pairs, then seeded random parts of the operations; move
+the operations of one key onto another (fewer keys), shorten the fault windows that remain
+from either end, drop nodes. The simulator draws each message's delay as
 a function of its link and the instant it is sent (``cluster.sim.draws``), so removing an
 operation leaves the timing of the others as it was; pairs and random parts remain for the
 failures that depend on the load itself. Each candidate is a whole run in the simulator
@@ -298,12 +299,12 @@ class Shrinker:
             self.remove_processes,
             self.remove_keys,
             self.remove_operations,
+            self.start_earlier,
             self.remove_process_operations,
             self.keep_close_pair,
             self.remove_operation_pairs,
             self.remove_random_operations,
             self.merge_keys,
-            self.start_earlier,
             self.shorten_windows,
             self.start_windows_later,
             self.remove_nodes,
