@@ -26,6 +26,8 @@ from zynamo.options import ENVIRONMENTS
 from zynamo.verdicts import exit_code, verdict_table
 
 DEFAULT_SHRINK_BUDGET_S = 300.0
+# zynamo.shrink.MAX_CANDIDATES, without importing the runner to build the parser.
+DEFAULT_MAX_CANDIDATES = 1500
 
 
 def _stderr(line: str) -> None:
@@ -97,6 +99,8 @@ def handle_shrink(args: argparse.Namespace) -> int:
 
     if args.time_limit <= 0:
         raise UsageError(f"--time-limit: must be positive, got {args.time_limit}")
+    if args.max_candidates < 1:
+        raise UsageError(f"--max-candidates: must be at least 1, got {args.max_candidates}")
     directory = _run_dir(args.dir)
     try:
         schedule = load(directory)
@@ -127,7 +131,13 @@ def handle_shrink(args: argparse.Namespace) -> int:
         _stderr("it fails the same way in the simulator: shrinking there")
         schedule = schedule.with_options(env="sim")
     try:
-        result = shrink(schedule, failure, args.time_limit, progress=_stderr)
+        result = shrink(
+            schedule,
+            failure,
+            args.time_limit,
+            progress=_stderr,
+            max_candidates=args.max_candidates,
+        )
     except ValueError as err:
         print(f"cannot shrink: {err}")
         return EXIT_UNKNOWN
@@ -136,6 +146,11 @@ def handle_shrink(args: argparse.Namespace) -> int:
     print(
         f"shrunk in {result.elapsed_s:.0f} s, {result.candidates} candidate runs"
         + (" (stopped by --time-limit: the best found so far)" if result.budget_spent else "")
+        + (
+            " (stopped by --max-candidates: the best found so far)"
+            if result.candidates_spent
+            else ""
+        )
     )
     print(f"  from: {result.original.size().text()}")
     print(f"  to:   {result.minimal.size().text()}")
@@ -174,6 +189,13 @@ def register(subparsers: Any) -> None:
         default=DEFAULT_SHRINK_BUDGET_S,
         help="wall-clock seconds to spend shrinking (default %(default)s); the best schedule"
         " found by then is the result",
+    )
+    shrink.add_argument(
+        "--max-candidates",
+        type=int,
+        default=DEFAULT_MAX_CANDIDATES,
+        help="candidate runs to try at most (default %(default)s); unlike --time-limit, this"
+        " bound gives the same result on any machine",
     )
     shrink.add_argument(
         "--checker",

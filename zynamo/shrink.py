@@ -3,16 +3,23 @@
 ``Shrinker`` takes a failing run's schedule and its ``zynamo.replay.Failure`` (e.g. ``set``
 invalid with ``lost > 0``) and runs passes over the schedule's parts, as Hypothesis shrinks a
 test case: cut the workload's time limit short, remove fault windows, whole processes, keys,
-then operations (greedy delta debugging: chunks of half, a quarter, ... one, the last first),
-keep only the closest pair of operations on a key, remove pairs, then seeded random parts of
-the operations, shorten the fault windows that remain, drop nodes. The simulated network draws
-its delays from one seeded stream, so removing an operation changes the timing of everything
-after it: a failure that depends on a race may not survive losing an unrelated operation,
-hence the pairs and random parts. Each candidate is a whole run in the simulator
+then operations (greedy delta debugging: chunks of half, a quarter, ... one, the last first);
+start everything earlier once the beginning is empty (a shorter time limit, and every later
+candidate runs faster); each process's own stream as the operations, keep only the closest
+pair of operations on a key, remove pairs, then seeded random parts of the operations; move
+the operations of one key onto another (fewer keys), shorten the fault windows that remain
+from either end, drop nodes. The simulator draws each message's delay as
+a function of its link and the instant it is sent (``cluster.sim.draws``), so removing an
+operation leaves the timing of the others as it was; pairs and random parts remain for the
+failures that depend on the load itself. Each candidate is a whole run in the simulator
 (``zynamo.replay``); a candidate that fails the same way becomes the new best, and the rounds
-repeat until one changes nothing or the wall-time budget is spent (then the best so far is the
-result). The order of passes and candidates is fixed and the simulator is deterministic, so
-the same input shrinks to the same schedule (within the budget). Progress lines say how many
+repeat until one changes nothing.
+
+The search is bounded twice: by ``max_candidates`` runs, and by a wall-time budget as a safety
+net. The order of passes and candidates is fixed and the simulator is deterministic, so the
+same input shrinks to the same schedule whenever the search ends at its fixpoint or at the
+candidate bound, however fast the machine; only a search cut short by the wall-time budget
+(``budget_spent``) may end elsewhere on a slower machine. Progress lines say how many
 candidates were tried and the current size. Does file I/O (each candidate's run directory, in
 a temporary directory) and runs the simulator.
 """
@@ -50,6 +57,9 @@ RANDOM_TRIES = 12
 # the schedule, and the regression test replays the one that failed).
 CLOSE_PAIRS = 30
 PAIR_SEEDS = 3
+# The default bound on candidate runs: the search ends here, deterministically, if it has not
+# reached its fixpoint (a candidate of a shrunk schedule takes well under a second).
+MAX_CANDIDATES = 1500
 
 
 @dataclass(frozen=True)
@@ -61,6 +71,7 @@ class ShrinkResult:
     accepted: int  # of which failed the same way (each a new best)
     elapsed_s: float
     budget_spent: bool  # stopped by the time budget rather than at a fixpoint
+    candidates_spent: bool = False  # stopped at the bound on candidates (deterministic)
 
     def removed(self) -> dict[str, float]:
         before, after = self.original.size(), self.minimal.size()
@@ -83,6 +94,7 @@ class ShrinkResult:
             "accepted": self.accepted,
             "elapsed_s": round(self.elapsed_s, 1),
             "budget_spent": self.budget_spent,
+            "candidates_spent": self.candidates_spent,
         }
 
 
@@ -134,6 +146,26 @@ def cut_at(schedule: RunSchedule, cut_s: float) -> RunSchedule:
     cut = with_faults(cut, [step for step in schedule.faults if step.at_s < cut_s])
     last = max((op.at_s for _, op in ops), default=0.0)
     return cut.with_options(time_limit_s=round(max(cut_s, last + settle_s(schedule)), 3))
+
+
+def shifted(schedule: RunSchedule, by_s: float) -> RunSchedule:
+    """Everything ``by_s`` seconds earlier, and the time limit as much shorter."""
+    processes = tuple(
+        replace(stream, ops=tuple(replace(op, at_s=round(op.at_s - by_s, 6)) for op in stream.ops))
+        for stream in schedule.processes
+    )
+    steps = [replace(step, at_s=round(step.at_s - by_s, 6)) for step in schedule.faults]
+    moved = replace(with_faults(schedule, steps), processes=processes)
+    return moved.with_options(time_limit_s=round(schedule.time_limit_s - by_s, 3))
+
+
+def with_key_merged(schedule: RunSchedule, gone: str, into: str) -> RunSchedule:
+    """The operations on key ``gone`` on key ``into`` instead."""
+    ops = [
+        (worker, replace(op, key=into) if op.key == gone else op)
+        for worker, op in all_ops(schedule)
+    ]
+    return with_ops(schedule, ops)
 
 
 def _without_node_value(step: FaultStep, node: str) -> FaultStep | None:
@@ -194,8 +226,11 @@ class Shrinker:
         budget_s: float,
         progress: Progress,
         work_dir: Path | None = None,
+        max_candidates: int = MAX_CANDIDATES,
     ) -> None:
         self.best = schedule
+        self.max_candidates = max_candidates
+        self.candidates_spent = False
         self.original = schedule
         self.failure = failure
         self.budget_s = budget_s
@@ -211,9 +246,12 @@ class Shrinker:
         return time.monotonic() - self._started
 
     def out_of_time(self) -> bool:
-        if self.elapsed() >= self.budget_s:
+        """Whether the search must stop: at the bound on candidates, or the time budget."""
+        if self.candidates >= self.max_candidates:
+            self.candidates_spent = True
+        elif self.elapsed() >= self.budget_s:
             self.budget_spent = True
-        return self.budget_spent
+        return self.budget_spent or self.candidates_spent
 
     def fails(self, candidate: RunSchedule) -> bool:
         """Run ``candidate`` in the simulator; whether it fails the same way (then it is the
@@ -261,10 +299,14 @@ class Shrinker:
             self.remove_processes,
             self.remove_keys,
             self.remove_operations,
+            self.start_earlier,
+            self.remove_process_operations,
             self.keep_close_pair,
             self.remove_operation_pairs,
             self.remove_random_operations,
+            self.merge_keys,
             self.shorten_windows,
+            self.start_windows_later,
             self.remove_nodes,
         )
         changed = True
@@ -282,6 +324,7 @@ class Shrinker:
             self.accepted,
             self.elapsed(),
             self.budget_spent,
+            self.candidates_spent,
         )
 
     def _remove_chunks(
@@ -381,6 +424,64 @@ class Shrinker:
         base = self.best
         return self._remove_chunks(all_ops(base), lambda kept: with_ops(base, kept), from_end=True)
 
+    def remove_process_operations(self) -> bool:
+        """Each process's own operations, the last first, as ``remove_operations`` does for
+        all of them (a chunk of one stream is not a chunk of the interleaved whole)."""
+        changed = False
+        for worker in [stream.worker for stream in self.best.processes]:
+            if self.out_of_time():
+                break
+            base = self.best
+            mine = [(w, op) for w, op in all_ops(base) if w == worker]
+            others = [(w, op) for w, op in all_ops(base) if w != worker]
+            if len(mine) < 2:
+                continue
+
+            def build(
+                kept: list[tuple[int, ClientStep]],
+                base: RunSchedule = base,
+                others: list[tuple[int, ClientStep]] = others,
+            ) -> RunSchedule:
+                return with_ops(base, others + kept)
+
+            changed = self._remove_chunks(mine, build, from_end=True) or changed
+        return changed
+
+    def merge_keys(self) -> bool:
+        """Move every operation of a key onto the first key, one key at a time."""
+        changed = False
+        while not self.out_of_time():
+            keys = list(dict.fromkeys(op.key for _, op in all_ops(self.best)))
+            if len(keys) < 2:
+                break
+            merged = next(
+                (
+                    candidate
+                    for gone in keys[1:]
+                    if not self.out_of_time()
+                    and self.fails(candidate := with_key_merged(self.best, gone, keys[0]))
+                ),
+                None,
+            )
+            if merged is None:
+                break
+            changed = True
+        return changed
+
+    def start_earlier(self) -> bool:
+        """Start the first operation or fault sooner: all of it, the half, then a quarter of
+        the way from its time to the workload's start, everything else moving with it."""
+        best = self.best
+        times = [op.at_s for op in best.operations] + [s.at_s for s in best.faults]
+        first = min(times, default=0.0)
+        for fraction in (1.0, 0.5, 0.25):
+            by_s = round(first * fraction, 3)
+            if by_s < MIN_WINDOW_S or self.out_of_time():
+                continue
+            if self.fails(shifted(best, by_s)):
+                return True
+        return False
+
     def remove_operation_pairs(self) -> bool:
         base = self.best
         ops = all_ops(base)
@@ -466,6 +567,30 @@ class Shrinker:
                 index += 1
         return any_change
 
+    def start_windows_later(self) -> bool:
+        """Start each closed fault window halfway to its end, while it still fails."""
+        any_change = False
+        index = 0
+        while not self.out_of_time():
+            windows = [w for w in fault_windows(self.best.faults) if w.stop is not None]
+            if index >= len(windows):
+                break
+            window = windows[index]
+            assert window.stop is not None
+            length = window.stop.at_s - window.start.at_s
+            if length / 2 < MIN_WINDOW_S:
+                index += 1
+                continue
+            start = replace(
+                window.start, at_s=round(window.start.at_s + length / 2, 3), wait_s=None
+            )
+            others = [s for s in self.best.faults if s is not window.start]
+            if self.fails(with_faults(self.best, [*others, start])):
+                any_change = True
+            else:
+                index += 1
+        return any_change
+
     def remove_nodes(self) -> bool:
         any_change = False
         while not self.out_of_time():
@@ -482,6 +607,8 @@ def shrink(
     budget_s: float = 300.0,
     progress: Progress = lambda line: None,
     work_dir: Path | None = None,
+    max_candidates: int = MAX_CANDIDATES,
 ) -> ShrinkResult:
-    """The smallest schedule found within ``budget_s`` seconds that fails like ``failure``."""
-    return Shrinker(schedule, failure, budget_s, progress, work_dir).run()
+    """The smallest schedule found within ``max_candidates`` runs and ``budget_s`` seconds
+    that fails like ``failure``."""
+    return Shrinker(schedule, failure, budget_s, progress, work_dir, max_candidates).run()

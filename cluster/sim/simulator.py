@@ -22,7 +22,10 @@ the same state, no hints left, no data on nodes that no longer own it, one ring 
 and ``run_until_converged`` runs the cluster until there is nothing left to say.
 
 The same seed gives the same run, event for event, so a failing protocol test replays exactly;
-runs are thousands of times faster than real processes. No I/O.
+runs are thousands of times faster than real processes. Random draws are not one stream but
+many (``cluster.sim.draws``): each node's own, and per directed link and purpose a function of
+the instant a message is sent, so a run with one client operation fewer keeps the delays of
+every other message. No I/O.
 
 A node that logs trouble (a ``Log`` effect at warning level or above, e.g. a peer's message it
 could not digest and dropped) stops the run with ``UnexpectedLog`` unless the caller said it
@@ -62,6 +65,7 @@ from cluster.core import (
     decode,
     encode,
 )
+from cluster.sim.draws import LinkDraws, node_seed, stable_key, unit
 from cluster.storage import DRAIN_BATCH, GroupCommit, MemoryStore, Outbound
 
 # How long a group commit takes, uniformly between these (virtual ms): SQLite's commit of a
@@ -124,12 +128,14 @@ class Simulator:
         if not 0 <= commit_ms[0] <= commit_ms[1]:
             raise ValueError("commit_ms must satisfy 0 <= low <= high")
         self.config = config
-        self.seed = seed
         self.commit_ms = commit_ms
         self.sync = sync  # the stores' sync mode: what a power loss loses (MemoryStore)
         # Patterns (``re.search``) of the warning-level log lines this run may produce.
         self.expected_logs = [re.compile(pattern) for pattern in expected_logs]
-        self.rng = random.Random(seed)
+        self.seed = seed
+        # Draws are per node, per directed link and per commit (``cluster.sim.draws``): no
+        # stream is shared, so removing one operation shifts no other draw.
+        self._links: dict[tuple[str, str], LinkDraws] = {}
         self.network = network or NetworkConfig()
         self.now_ms = start_ms
         self.stores = {name: MemoryStore(sync) for name in config.nodes}
@@ -160,7 +166,7 @@ class Simulator:
         self._inbox: dict[str, deque[tuple[bytes | None, Any]]] = {}
         self._committing: set[str] = set()
         self._due_while_committing: dict[str, list[Callable[[], None]]] = {}
-        self._commit_rngs: dict[str, random.Random] = {}
+        self._commit_keys: dict[tuple[str, int], int] = {}  # (node, generation): its draws
         self._journal_marks: dict[str, int] = {}  # each batch's first journal sequence - 1
         self._holding: list[Outbound] | None = None  # the batch being handled: its sends
         self.batches_lost = 0  # batches a crash caught between their writes and commit
@@ -174,7 +180,7 @@ class Simulator:
             name=name,
             config=self.config,
             store=self.stores[name],
-            rng=random.Random(self.rng.random()),
+            rng=random.Random(node_seed(self.seed, name, self.generations[name])),
             generation=self.generations[name],
         )
         self.nodes[name] = node
@@ -353,19 +359,26 @@ class Simulator:
                 self._send_frame(src, dst, frame)
 
     def _send_frame(self, src: str, dst: str, frame: bytes) -> None:
-        if (src, dst) in self.cut:
+        link = (src, dst)
+        draws = self._links.get(link)
+        if draws is None:
+            draws = self._links[link] = LinkDraws(self.seed, src, dst)
+        delay_draw = draws.message(self.now_ms)  # a cut message draws too: cuts move none
+        if link in self.cut:
             self.dropped_sends[src] = self.dropped_sends.get(src, 0) + 1
             self.dropped += 1
             return
-        if self.rng.random() < self.network.drop_rate:
+        network = self.network
+        if network.drop_rate and draws.draw(draws.loss) < network.drop_rate:
             self.dropped += 1
             return
-        copies = 2 if self.rng.random() < self.network.duplicate_rate else 1
-        extra = self.latency.get((src, dst))
-        for _ in range(copies):
-            delay = self.rng.uniform(self.network.min_delay_ms, self.network.max_delay_ms)
+        duplicated = network.duplicate_rate and draws.draw(draws.duplicate) < network.duplicate_rate
+        extra = self.latency.get(link)
+        low, span = network.min_delay_ms, network.max_delay_ms - network.min_delay_ms
+        for copy in range(2 if duplicated else 1):
+            delay = low + span * (draws.draw(draws.delay, copy) if copy else delay_draw)
             if extra is not None:
-                delay += extra[0] + self.rng.uniform(0.0, extra[1])
+                delay += extra[0] + extra[1] * draws.draw(draws.jitter, copy)
             self._schedule(self.now_ms + delay, lambda: self._deliver(dst, frame))
 
     def _deliver(self, dst: str, frame: bytes) -> None:
@@ -421,14 +434,18 @@ class Simulator:
 
     def _commit_latency_ms(self, name: str) -> float:
         """How long this batch's commit takes: the one place group commit draws randomness,
-        from a stream of its own per node (so it shifts no other draw of the run)."""
+        a function of the node, its generation and the instant the batch commits (a node
+        starts one committing batch at a time), as the links' draws are (``cluster.sim.draws``):
+        it shifts no other draw, and no other change shifts it."""
         low, high = self.commit_ms
         if low == high:
             return low
-        rng = self._commit_rngs.get(name)
-        if rng is None:
-            rng = self._commit_rngs[name] = random.Random(f"{self.seed}:commit:{name}")
-        return rng.uniform(low, high)
+        generation = self.generations[name]
+        key = self._commit_keys.get((name, generation))
+        if key is None:
+            key = stable_key(self.seed, "commit", name, generation)
+            self._commit_keys[(name, generation)] = key
+        return low + (high - low) * unit(hash((self.now_ms, key)))
 
     def _commit_done(self, name: str, node: Node, group: GroupCommit) -> None:
         """The batch's commit completes: what it held leaves, the timers that came due fire,

@@ -21,7 +21,7 @@ from zynamo.runner import RunResult, run_test
 from zynamo.schedule import RunSchedule, load
 from zynamo.schedule_record import resolved_value
 from zynamo.schedule_summary import summary
-from zynamo.shrink import cut_at, shrink, without_last_node
+from zynamo.shrink import cut_at, shifted, shrink, with_key_merged, without_last_node
 
 # lww loses concurrent adds: a failing simulated run in a few seconds of CPU.
 FAILING: dict[str, Any] = {
@@ -145,6 +145,44 @@ def test_schedule_edits_cut_time_and_nodes(failing_run: RunResult) -> None:
     assert all(op.node != "n5" for op in smaller.operations)
     assert "n5" not in json.dumps([s.value for s in smaller.faults])
     assert without_last_node(schedule.with_options(nodes=3)) is None  # N=3 needs 3 nodes
+
+
+def test_schedule_edits_start_earlier_and_merge_keys(failing_run: RunResult) -> None:
+    schedule = load(failing_run.directory)
+    first = min([op.at_s for op in schedule.operations] + [s.at_s for s in schedule.faults])
+    moved = shifted(schedule, first)
+    assert moved.time_limit_s == round(schedule.time_limit_s - first, 3)
+    assert min(op.at_s for op in moved.operations) >= 0.0
+    assert [op.at_s for op in moved.operations] == [
+        round(op.at_s - first, 6) for op in schedule.operations
+    ]
+    assert [s.at_s for s in moved.faults] == [round(s.at_s - first, 6) for s in schedule.faults]
+    keys = sorted({op.key for op in schedule.operations})
+    merged = with_key_merged(schedule, keys[1], keys[0])
+    assert merged.size().keys == schedule.size().keys - 1
+    assert merged.size().operations == schedule.size().operations
+    assert keys[1] not in merged.keys and keys[0] in merged.keys
+
+
+def test_a_bound_on_candidates_ends_the_search_at_the_same_schedule_every_time(
+    failing_run: RunResult,
+) -> None:
+    schedule = load(failing_run.directory)
+    failure = failure_of(failing_run.results)
+    assert failure is not None
+    first = shrink(schedule, failure, budget_s=900, max_candidates=8)
+    second = shrink(schedule, failure, budget_s=900, max_candidates=8)
+    assert first.candidates == 8 and first.candidates_spent and not first.budget_spent
+    assert first.to_json()["candidates_spent"] is True
+    assert first.minimal.to_json() == second.minimal.to_json()
+    assert first.minimal.size().operations < schedule.size().operations
+
+
+def test_a_bound_on_candidates_below_one_is_refused(
+    failing_run: RunResult, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["shrink", str(failing_run.directory), "--max-candidates", "0"]) == 254
+    assert "--max-candidates: must be at least 1, got 0" in capsys.readouterr().err
 
 
 def test_shrinking_finds_a_small_reproducer_and_is_deterministic(
