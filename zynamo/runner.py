@@ -25,13 +25,14 @@ environment.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import random
 import subprocess
 import sys
 import time
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -438,6 +439,7 @@ def run_test(
         stack.callback(env.stop)
         progress(f"starting {env.describe()}")
         env.start()
+        stack.enter_context(_collector_spared())
         clock = env.clock
         recorder = stack.enter_context(
             HistoryRecorder(directory / "history.jsonl", clock_ns=lambda: int(clock.now() * 1e9))
@@ -534,6 +536,27 @@ def run_test(
         + ")"
     )
     return result
+
+
+# Allocations between young-generation collections while a run drives its cluster (700 by
+# default): the simulator and the workload allocate a great deal of short-lived garbage.
+RUN_GC_THRESHOLD = 20_000
+
+
+@contextmanager
+def _collector_spared() -> Iterator[None]:
+    """While the cluster runs: what start-up built (the cluster, a simulated one's nodes and
+    stores) is left out of the cyclic garbage collector's full walks (``gc.freeze``), and young
+    collections come less often. That is about a twentieth of a simulated run's CPU saved, and
+    nothing else changes; everything is put back afterwards."""
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(RUN_GC_THRESHOLD, *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
 
 
 def _scripted_faults(script: RunSchedule) -> ScriptedSchedule:
