@@ -407,7 +407,6 @@ def run_test(
     from nemesis.combined import build_nemesis
     from nemesis.schedule import Schedule
     from zynamo.ci_checkers import extra_checkers
-    from zynamo.report import write_report
 
     phases = Phases()
     phases.start("setup")
@@ -527,6 +526,8 @@ def run_test(
     (directory / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     if report:
         phases.start("report")
+        from zynamo.report import write_report  # (plotting libraries: only when needed)
+
         write_report(directory)
     phases.stop()
     result = RunResult(directory, results, counts, phases.seconds)
