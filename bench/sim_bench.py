@@ -68,12 +68,13 @@ def _quiet(line: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=5, help="single-seed runs to time")
+    parser.add_argument("--seeds", type=int, default=5, help="single-seed runs to time (0: none)")
     parser.add_argument("--sweep", type=int, default=100, help="seeds in the sweep (0: none)")
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        single_seeds(args.seeds, Path(tmp) / "single")
+        if args.seeds:
+            single_seeds(args.seeds, Path(tmp) / "single")
         if args.sweep:
             seed_sweep(args.sweep, args.jobs, Path(tmp) / "sweep")
 
