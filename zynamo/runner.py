@@ -79,6 +79,8 @@ class RunResult:
     results: dict[str, Any]
     counts: WorkloadCounts = field(default_factory=WorkloadCounts)
     phases_s: dict[str, float] = field(default_factory=dict)  # wall time of each run phase
+    # CPU time of this process in each phase: on a busy machine, what the run itself cost.
+    phases_cpu_s: dict[str, float] = field(default_factory=dict)
 
     @property
     def overhead_s(self) -> float:
@@ -136,21 +138,27 @@ def cluster_config(options: TestOptions) -> ClusterConfig:
 
 
 class Phases:
-    """Wall-clock time of each phase of a run, for the harness's own overhead figures."""
+    """Wall-clock and CPU time of each phase of a run, for the harness's own overhead figures
+    and the benchmarks."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
+        self.cpu_seconds: dict[str, float] = {}
         self._name = ""
         self._started = 0.0
+        self._started_cpu = 0.0
 
     def start(self, name: str) -> None:
         self.stop()
         self._name, self._started = name, time.monotonic()
+        self._started_cpu = time.process_time()
 
     def stop(self) -> None:
         if self._name:
             elapsed = time.monotonic() - self._started
+            cpu = time.process_time() - self._started_cpu
             self.seconds[self._name] = self.seconds.get(self._name, 0.0) + elapsed
+            self.cpu_seconds[self._name] = self.cpu_seconds.get(self._name, 0.0) + cpu
             self._name = ""
 
 
@@ -530,7 +538,7 @@ def run_test(
 
         write_report(directory)
     phases.stop()
-    result = RunResult(directory, results, counts, phases.seconds)
+    result = RunResult(directory, results, counts, phases.seconds, phases.cpu_seconds)
     progress(
         f"harness time outside the workload: {result.overhead_s:.1f} s ("
         + ", ".join(f"{k} {v:.1f}" for k, v in phases.seconds.items() if k != "workload")
