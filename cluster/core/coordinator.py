@@ -36,7 +36,7 @@ from cluster.core.messages import (
 )
 from cluster.core.quorum import GetCore, PutCore
 from cluster.core.replica import state_text
-from cluster.core.ring import Target
+from cluster.core.ring import Ring, Target
 from cluster.core.versions import Context, Siblings
 
 # After answering a get, keep waiting this long for the remaining replies, for read repair.
@@ -46,6 +46,9 @@ READ_REPAIR_WAIT_MS = 1000
 # serves every deadline in a tick, rather than one timer event per request at thousands of
 # requests a second. Clients wait past the coordinator's deadline by more than this.
 DEADLINE_TICK_MS = 20
+
+# Keys whose targets are remembered while the ring and the reachable nodes stay the same.
+TARGETS_MEMO_KEYS = 8192
 
 
 def _deadline_tick(at_ms: float) -> float:
@@ -101,6 +104,12 @@ class Coordinator:
     # than a timer effect per request.
     _deadlines: list[tuple[float, int]] = field(init=False, default_factory=list)
     _armed_ms: float | None = field(init=False, default=None)  # the earliest REQUESTS timer
+    # key -> its targets, for ``_memo_ring`` and ``_memo_up``: a request's preference list
+    # (an MD5 of the key and a walk of the ring) is the same as the last one's for its key
+    # until the ring or the up-set changes, and most requests are to keys asked for before.
+    _memo: dict[str, list[Target]] = field(init=False, default_factory=dict)
+    _memo_ring: Ring | None = field(init=False, default=None)
+    _memo_up: frozenset[str] = field(init=False, default=frozenset())
 
     def __post_init__(self) -> None:
         # Read on every request: kept as plain attributes rather than looked up in ``ctx``.
@@ -116,10 +125,22 @@ class Coordinator:
     def _targets(self, key: str, now_ms: float) -> list[Target]:
         topology = self.topology
         ring = topology.membership.ring
-        targets = ring.preference_list(key, self._config.n, topology.up_nodes(now_ms))
-        if not self._config.hinted_handoff:  # no fallbacks, so no hints to hand off
-            return [target for target in targets if target.hint_for is None]
-        return targets
+        up = topology.up_nodes(now_ms)
+        memo = self._memo
+        if ring is not self._memo_ring or up is not self._memo_up:
+            # Equal ones (rebuilt from gossip, recomputed by the detectors) keep the memo.
+            if ring != self._memo_ring or up != self._memo_up:
+                memo.clear()
+            self._memo_ring, self._memo_up = ring, up
+        targets = memo.get(key)
+        if targets is None:
+            targets = ring.preference_list(key, self._config.n, up)
+            if not self._config.hinted_handoff:  # no fallbacks, so no hints to hand off
+                targets = [target for target in targets if target.hint_for is None]
+            memo[key] = targets
+            if len(memo) > TARGETS_MEMO_KEYS:
+                del memo[next(iter(memo))]  # the oldest entry
+        return list(targets)  # the caller's own list: the memo's stays as computed
 
     def on_client_get(self, sender: ClientId | None, msg: ClientGet, now_ms: float) -> list[Effect]:
         return self._coordinate_get(_Origin(client=sender, req=msg.req), msg, now_ms)

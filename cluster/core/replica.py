@@ -11,7 +11,8 @@ Every read and write of key states goes through ``ReplicaData`` so that, in one 
 - the **actors** that name this node's events in version clocks change whenever the node
   forgets states it created (see ``actor``);
 - a bounded **cache** of main-table states, so the common request reads no row and decodes no
-  JSON: every write of the main table goes through here and updates it.
+  JSON: every write of the main table goes through here and updates it; and one of hints, for
+  the same reason (a fallback reads its hints on every request it serves for a down primary).
 
 It is the core's one door to storage: no other module of the core calls the ``Store``. It does
 the node's storage I/O through the injected ``Store`` (SQLite or memory) and nothing else: no
@@ -74,6 +75,8 @@ class ReplicaData:
     _hint_epoch: int = field(init=False, default=1)
     # key -> main state (EMPTY for a key known to be absent), oldest first.
     _cache: dict[str, Siblings] = field(init=False, default_factory=dict)
+    # (owner, key) -> hinted state (EMPTY for none held), oldest first.
+    _hint_cache: dict[tuple[str, str], Siblings] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.forest = MerkleForest(self.shape)
@@ -86,6 +89,7 @@ class ReplicaData:
         self.tombstones.clear()
         self.hint_keys.clear()
         self._cache.clear()
+        self._hint_cache.clear()
         for key, raw in self.store.items():
             self.forest.set(self.partition_of(key), key, raw_digest(raw))
             if Siblings.from_json(raw).is_tombstone:
@@ -128,12 +132,23 @@ class ReplicaData:
                 state = Siblings.EMPTY if raw is None else Siblings.from_json(raw)
                 self._remember(key, state)
             return state
-        raw = self.store.get_hint(hint_for, key)
-        return Siblings.EMPTY if raw is None else Siblings.from_json(raw)
+        hint = (hint_for, key)
+        state = self._hint_cache.get(hint)
+        if state is None:
+            raw = self.store.get_hint(hint_for, key)
+            state = Siblings.EMPTY if raw is None else Siblings.from_json(raw)
+            self._remember_hint(hint, state)
+        return state
 
     def _remember(self, key: str, state: Siblings) -> None:
         cache = self._cache
         cache[key] = state
+        if len(cache) > self.cache_keys:
+            del cache[next(iter(cache))]  # the oldest entry
+
+    def _remember_hint(self, hint: tuple[str, str], state: Siblings) -> None:
+        cache = self._hint_cache
+        cache[hint] = state
         if len(cache) > self.cache_keys:
             del cache[next(iter(cache))]  # the oldest entry
 
@@ -146,8 +161,11 @@ class ReplicaData:
         if hint_for is None:
             return self.get(key)
         merged = self.get(key)
-        for _, raw in self.store.hints_for(key):
-            merged = self.versions.merge(merged, Siblings.from_json(raw))
+        # The hints held for ``key``, by owner (as ``Store.hints_for`` orders them), found in
+        # the index and read through the cache rather than by a scan of the hint table.
+        owners = sorted(owner for owner, keys in self.hint_keys.items() if key in keys)
+        for owner in owners:
+            merged = self.versions.merge(merged, self.get(key, owner))
         return merged
 
     def raw(self, key: str) -> Any | None:
@@ -183,8 +201,11 @@ class ReplicaData:
         returns its stored text."""
         text = state_text(state)  # once, for the store, the digest and the caller
         if hint_for is not None:
+            hint = (hint_for, key)
+            self._hint_cache.pop(hint, None)  # forgotten first: the write may fail
             self.store.put_hint_text(hint_for, key, text)
             self.hint_keys.setdefault(hint_for, set()).add(key)
+            self._remember_hint(hint, state)
             return text
         self._cache.pop(key, None)  # forgotten first: the write may fail
         self.store.put_text(key, text)
@@ -256,6 +277,7 @@ class ReplicaData:
         return removed
 
     def _drop_hint(self, owner: str, key: str) -> None:
+        self._hint_cache.pop((owner, key), None)
         self.store.delete_hint(owner, key)
         keys = self.hint_keys.get(owner)
         if keys is not None:

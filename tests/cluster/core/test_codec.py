@@ -153,6 +153,14 @@ def test_garbage_is_a_protocol_error_naming_the_problem(frame: bytes, problem: s
         with pytest.raises(ProtocolError) as again:
             from_parsed(items)
         assert str(again.value) == str(raised.value)
+    # And when its JSON arrives already parsed, as a forwarded request or reply does.
+    try:
+        parsed = json.loads(frame)
+    except ValueError:
+        return
+    with pytest.raises(ProtocolError) as as_dict:
+        from_dict(parsed)
+    assert str(as_dict.value) == str(raised.value)
 
 
 @given(st.binary(max_size=200))

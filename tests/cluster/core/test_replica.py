@@ -173,6 +173,30 @@ def test_reads_see_every_write_through_the_cache(store: Store) -> None:
     assert data.get("never") is Siblings.EMPTY
 
 
+def test_hint_reads_see_every_hint_write_and_deletion_through_the_cache(store: Store) -> None:
+    data = new(store)
+    data.cache_keys = 2  # tiny, so entries come and go
+    for round_ in range(3):
+        for owner in ("b", "c"):
+            for i in range(3):
+                key = f"k{i}"
+                base = data.get(key, owner)
+                data.merge(key, version(f"{round_}{owner}{i}", f"w{owner}", base), owner, 0)
+    for owner in ("b", "c"):
+        for i in range(3):
+            assert data.get(f"k{i}", owner).values == [f"2{owner}{i}"]
+            assert data.get(f"k{i}", owner) == Siblings.from_json(store.get_hint(owner, f"k{i}"))
+    assert sorted(data.view("k1", "b").values) == ["2b1", "2c1"]
+    handed = data.get("k1", "b")
+    assert data.delete_unchanged({"k1": state_digest(handed)}, "b") == ["k1"]
+    assert data.get("k1", "b").is_empty and store.get_hint("b", "k1") is None
+    assert data.view("k1", "b").values == ["2c1"]
+    tomb = version(None)
+    data.put("k2", tomb, "c", 0)
+    assert data.reap("k2", state_digest(tomb)) == 1
+    assert data.get("k2", "c").is_empty and data.view("k2", "c").values == ["2b2"]
+
+
 def test_the_indexes_follow_a_failed_batch(tmp_path: Path) -> None:
     """When a batch's commit fails, what it wrote is gone: rebuilding the indexes from the
     store (what the server does) forgets it in the cache and the Merkle trees too."""
