@@ -268,8 +268,11 @@ def test_a_ring_change_reaches_every_node_and_survives_a_restart() -> None:
 def test_a_forced_removal_undone_by_a_restart_the_remover_missed_sticks_when_asked_again() -> None:
     """n1, cut off, misses n2's restart (generation 2); n2 then dies for good and is removed
     through n1, which records the departure at generation 1. Once the partition heals, n3's
-    entry for n2 is newer than the departure: n2 is back as a joiner, out of the ring, on
-    every node. Asking again through n1, which now knows generation 2, removes it for good."""
+    entry for n2 is newer than the departure: n2 is back on every node (a member, or a joiner
+    out of the ring, by the timing of the ring's gossip; the joiner case, which the old
+    ``leave`` refused as "not in the ring", is the unit test of a forced removal at a stale
+    generation above). Asking again through n1, which now knows generation 2, removes it for
+    good."""
     sim = make_sim()
     others = [n for n in NODES if n != "n1"]
     sim.partition([["n1"], others])
@@ -285,10 +288,10 @@ def test_a_forced_removal_undone_by_a_restart_the_remover_missed_sticks_when_ask
     sim.run_for(5000)
     live = [n for n in NODES if n != "n2"]
     seen = {n: sim.admin(n, "status")["peers"]["n2"] for n in live}
-    assert {v["status"] for v in seen.values()} == {"joining"}, seen
+    assert {v["status"] for v in seen.values()} <= {"joining", "member"}, seen
     assert {v["generation"] for v in seen.values()} == {2}
-    assert all("n2" not in sim.admin(n, "ring")["owners"] for n in live)
 
     sim.leave("n2", via="n1", force=True)  # was refused: "n2 is not in the ring"
     sim.run_for(5000)
     assert {sim.admin(n, "status")["peers"]["n2"]["status"] for n in live} == {"left"}
+    assert all("n2" not in sim.admin(n, "ring")["owners"] for n in live)
