@@ -52,7 +52,9 @@ class TestOptions:
     w: int = 2
     versioning: str = "dvv"
     time_limit_s: float = 60.0
-    rate: float = 100.0  # measured: twice the overlapping writes and siblings of 50 (issue 16)
+    # 50 ops/s keeps one simulated seed fast; the test-all suite's rows run at 100 or more,
+    # measured to give twice the overlapping writes and siblings (zynamo.suite).
+    rate: float = 50.0
     concurrency: int = 10
     nemesis_interval_s: float = 10.0
     seed: int = 0
