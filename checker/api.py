@@ -70,6 +70,7 @@ def check_records(
     versioning: str | None = None,
     repairs: Iterable[str] | None = None,
     journal_clock_slack_ns: int | None = None,
+    tombstone_grace_ms: float | None = None,
 ) -> dict[str, Any]:
     """Run ``checkers`` (a workload's ``checkers``: exactly those, in order) over this
     project's history records and compose their verdicts.
@@ -79,7 +80,8 @@ def check_records(
     ``versioning`` the cluster's, for the checks of the nodes' own events; ``repairs`` the
     repair mechanisms left on (None: all), which decide what convergence is owed;
     ``journal_clock_slack_ns`` how far apart the journals' clocks may be (0: the simulator's
-    one exact clock; None: the real environment's alignment).
+    one exact clock; None: the real environment's alignment), ``tombstone_grace_ms`` the
+    cluster's grace period before a tombstone may be reaped.
     Returns ``{"valid": ..., "checkers": {name: result}}``."""
     context = CheckContext(
         n=n,
@@ -88,5 +90,6 @@ def check_records(
         versioning=versioning,
         repairs=None if repairs is None else tuple(repairs),
         journal_clock_slack_ns=journal_clock_slack_ns,
+        tombstone_grace_ms=tombstone_grace_ms,
     )
     return run_checkers(checkers, history, context)

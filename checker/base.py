@@ -38,6 +38,7 @@ class CheckContext:
     # How far apart two nodes' journal clocks may be, in ns: 0 when they share one exact clock
     # (the simulator); None: the real environment's alignment (a round trip).
     journal_clock_slack_ns: int | None = None
+    tombstone_grace_ms: float | None = None  # the cluster's, when known
 
 
 class Checker(Protocol):

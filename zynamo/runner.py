@@ -442,6 +442,7 @@ def check_run(
         repairs=options.repairs,
         # The simulator's nodes share one exact clock; real nodes' are aligned to a round trip.
         journal_clock_slack_ns=0 if options.env == "sim" else None,
+        tombstone_grace_ms=options.tombstone_grace_ms,
     )
     results["faults"] = fault_effects(history)  # what each fault did; those that did nothing
     return results

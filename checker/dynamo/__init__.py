@@ -28,7 +28,7 @@ from checker.dynamo.cart import check_cart
 from checker.dynamo.convergence import check_convergence, check_read_repair_convergence
 from checker.dynamo.coverage import check_coverage
 from checker.dynamo.deletes import check_deletes
-from checker.dynamo.invariants import check_invariants
+from checker.dynamo.invariants import CLOCK_SLACK_NS, check_invariants
 from checker.dynamo.lost_versions import check_lost_versions
 from checker.dynamo.placement import check_placement
 from checker.dynamo.quorum import check_quorum
@@ -211,9 +211,14 @@ class InvariantsChecker:
 
     def check(self, history: list[Record], context: CheckContext) -> Result:
         events = None if context.journals is None else list(context.journals)
-        if context.journal_clock_slack_ns is None:
-            return check_invariants(history, events, context.versioning)
-        return check_invariants(history, events, context.versioning, context.journal_clock_slack_ns)
+        slack = context.journal_clock_slack_ns
+        return check_invariants(
+            history,
+            events,
+            context.versioning,
+            CLOCK_SLACK_NS if slack is None else slack,
+            context.tombstone_grace_ms,
+        )
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,9 @@ The rules (issue 16, item 4), each a ``kind`` of finding:
 - ``reaped-early`` — a tombstone is reaped only when every voter (every other known node)
   agreed and every primary of the key holds it: judged from the evidence the reaper records
   with its own ``reaped`` event (``voters``, ``agreed_by``, ``held_by``, ``primaries``);
+- ``reaped-before-grace`` — a tombstone is reaped no sooner than the grace period after the
+  delete that made it (some delete of the key since its last reap is that old; judged when
+  the grace period is known);
 - ``peer-not-up-again`` — a peer that speaks again is seen up again: at the end of the run no
   node still suspects a member of the ring it last adopted (every node was healed and
   answered by then).
@@ -263,6 +266,37 @@ def early_reaps(events: list[Event]) -> list[dict[str, Any]]:
     return findings
 
 
+def reaps_before_grace(events: list[Event], grace_ms: float) -> list[dict[str, Any]]:
+    """Tombstones reaped less than the grace period after every delete that made them: the
+    reaper holds a tombstone only once its delete was created, and must hold it ``grace_ms``
+    before proposing, so some delete of the key (since its last reap) is at least that old.
+    The grace lets a message carrying an older state, sent before its receiver learnt of the
+    delete, arrive before the tombstone goes; reaped sooner, that state comes back."""
+    grace_ns = int(grace_ms * 1_000_000) - CLOCK_SLACK_NS
+    deletes: dict[str, list[Event]] = defaultdict(list)  # key -> its deletes since its last reap
+    findings = []
+    for event in sorted(events, key=lambda e: int(e.get("time", 0))):
+        kind = event.get("kind")
+        if kind == "version-created" and event.get("value") is None:
+            deletes[str(event.get("key"))].append(event)
+        elif kind == "reaped" and event.get("by") == event.get("node"):
+            reaped_at = int(event["time"])
+            for key in (str(k) for k in event.get("keys") or ()):
+                made = deletes.pop(key, [])
+                if made and all(reaped_at - int(d["time"]) < grace_ns for d in made):
+                    age_s = (reaped_at - int(made[0]["time"])) / 1e9
+                    findings.append(
+                        _finding(
+                            "reaped-before-grace",
+                            f"{event.get('node')} reaped the tombstone of key {key}"
+                            f" {age_s:.2f} s after its first delete, within the"
+                            f" {grace_ms / 1000:g} s grace period",
+                            [made[0], event],
+                        )
+                    )
+    return findings
+
+
 def peers_left_down(nodes: dict[str, list[Event]]) -> list[dict[str, Any]]:
     """Members still suspected by some node at the end of the run."""
     findings = []
@@ -295,10 +329,12 @@ def check_invariants(
     events: list[Event] | None,
     versioning: str | None = None,
     clock_slack_ns: int = CLOCK_SLACK_NS,
+    tombstone_grace_ms: float | None = None,
 ) -> dict[str, Any]:
     """The protocol invariants over the run's journals (``events``: every node's, as
     ``checker.dynamo.journals.read_journals`` gives them) and the history's fault windows;
-    ``clock_slack_ns``: how far apart the nodes' journal clocks may be (0 in the simulator)."""
+    ``clock_slack_ns``: how far apart the nodes' journal clocks may be (0 in the simulator);
+    ``tombstone_grace_ms``: the cluster's grace period (None: unknown, not judged)."""
     if not events:
         return {"valid": True, "events": 0, "skipped": "no node journals were given"}
     nodes = by_node(events)
@@ -314,6 +350,10 @@ def check_invariants(
     misfiled, unjudged_hints = misfiled_writes(nodes)
     repairs, unjudged_repairs = lost_read_repairs(nodes, fault_windows(records))
     findings += deletions + misfiled + repairs + early_reaps(events) + peers_left_down(nodes)
+    if tombstone_grace_ms is None:
+        not_judged["reaped-before-grace"] = "the cluster's tombstone grace period is not known"
+    else:
+        findings += reaps_before_grace(events, tombstone_grace_ms)
     counts: dict[str, int] = defaultdict(int)
     for finding in findings:
         counts[finding["kind"]] += 1

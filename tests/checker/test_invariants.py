@@ -177,6 +177,27 @@ def test_a_tombstone_reaped_without_every_vote_or_primary_is_a_finding() -> None
     )
 
 
+def test_a_tombstone_reaped_within_the_grace_period_is_a_finding() -> None:
+    j = Journals().started("n1", "n2")
+    j.add("n2", 1, "version-created", key="k1", req=1, dot="n2:1", value=None)
+    j.add("n1", 12, "reaped", keys=["k1"], by="n1")  # 11 s after the delete: fine
+    j.add("n2", 20, "version-created", key="k1", req=2, dot="n2:2", value=[5])
+    j.add("n2", 21, "version-created", key="k1", req=3, dot="n2:3", value=None)
+    assert check_invariants([], j.events, tombstone_grace_ms=10_000)["valid"] is True
+    j.add("n1", 23, "reaped", keys=["k1"], by="n1")  # 2 s after the key's second delete
+    j.add("n2", 23.01, "reaped", keys=["k1"], by="n1")  # a voter's record: not judged again
+    result = check_invariants([], j.events, tombstone_grace_ms=10_000)
+    assert kinds(result) == ["reaped-before-grace"]
+    message = result["findings"][0]["message"]
+    assert message == (
+        "n1 reaped the tombstone of key k1 2.00 s after its first delete, within the 10 s"
+        " grace period"
+    )
+    # Without the grace period the rule is not judged, and says so.
+    unknown = check_invariants([], j.events)
+    assert unknown["valid"] is True and "reaped-before-grace" in unknown["not_judged"]
+
+
 def test_a_peer_still_suspected_at_the_end_is_a_finding_unless_it_left() -> None:
     j = Journals().started("n1", "n2", "n3")
     j.add("n1", 1, "peer-down", peer="n2")
