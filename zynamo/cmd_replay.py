@@ -52,7 +52,8 @@ def _results(directory: Path) -> dict[str, Any] | None:
 
 def handle_replay(args: argparse.Namespace) -> int:
     from zynamo.determinism import compare_runs
-    from zynamo.replay import failure_of, replay
+    from zynamo.preflight import preflight
+    from zynamo.replay import failure_of, replay, schedule_options
     from zynamo.schedule import ScheduleError, load
 
     if args.env not in ENVIRONMENTS:
@@ -64,6 +65,9 @@ def handle_replay(args: argparse.Namespace) -> int:
         raise UsageError(str(err)) from None
     if args.toxiproxy:
         schedule = schedule.with_options(toxiproxy=args.toxiproxy)
+    problem = preflight(schedule_options(schedule, args.env, directory))
+    if problem:  # e.g. a kernel-partitioned run replayed without root
+        raise UsageError(problem)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
     out = directory / f"replay-{args.env}-{stamp}"
     _stderr(f"replaying {directory} ({schedule.size().text()}) in {args.env} → {out}")

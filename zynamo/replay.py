@@ -86,6 +86,8 @@ def schedule_options(
     """The options to run ``schedule`` with, in ``env``."""
     options = TestOptions.from_json(schedule.options)
     changes: dict[str, Any] = {"env": env}
+    if env == "sim":
+        changes["net"] = "proxy"  # a kernel-partitioned run's cuts are the simulator's cuts
     if results_dir is not None:
         changes["results_dir"] = results_dir
     return dataclasses.replace(options, **changes)

@@ -45,3 +45,15 @@ def test_preflight_refuses_kernel_without_root_or_tools() -> None:
     missing_nft = kernel_net_problem(euid=0, which=lambda t: None if t == "nft" else "/x")
     assert missing_nft is not None and "nftables" in missing_nft and "\n" not in missing_nft
     assert kernel_net_problem(euid=0, which=lambda _: "/usr/sbin/x") is None
+
+
+def test_a_kernel_partitioned_run_replays_in_the_simulator_and_on_its_own_net() -> None:
+    from zynamo.replay import schedule_options
+    from zynamo.schedule import RunSchedule
+
+    recorded = Options(net="kernel", nemesis=("partition", "kill"), seed=7)
+    schedule = RunSchedule(options=recorded.to_json())
+    in_sim = schedule_options(schedule, "sim")
+    assert (in_sim.env, in_sim.net, in_sim.seed) == ("sim", "proxy", 7)
+    on_real = schedule_options(schedule, "real")
+    assert (on_real.env, on_real.net) == ("real", "kernel")
