@@ -69,6 +69,13 @@ def add_nemesis_flags(parser: argparse.ArgumentParser, defaults: Any) -> None:
         help=f"SQLite synchronous on every node: {', '.join(SYNC_MODES)} (default %(default)s)",
     )
     group.add_argument(
+        "--commit-ms",
+        default=",".join(f"{v:g}" for v in defaults.commit_ms),
+        metavar="LOW,HIGH",
+        help="--env sim: a group commit takes between LOW and HIGH virtual ms (default"
+        " %(default)s); longer widens the window in which a kill loses a batch",
+    )
+    group.add_argument(
         "--grudge",
         action="append",
         default=None,
@@ -122,4 +129,20 @@ def nemesis_values(args: argparse.Namespace) -> dict[str, Any]:
         options = NemesisOptions.from_mapping(mapping)
     except ValueError as err:
         raise UsageError(flag_message(str(err))) from None
-    return {"nemesis_options": options, "pr": args.pr, "pw": args.pw, "sync": args.sync}
+    return {
+        "nemesis_options": options,
+        "pr": args.pr,
+        "pw": args.pw,
+        "sync": args.sync,
+        "commit_ms": _commit_ms(args.commit_ms),
+    }
+
+
+def _commit_ms(text: str) -> tuple[float, ...]:
+    """``--commit-ms LOW,HIGH`` (one number: a fixed duration) as numbers; the range itself is
+    checked with the other options."""
+    try:
+        values = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise UsageError(f"--commit-ms: LOW,HIGH in virtual ms, e.g. 20,40; got {text!r}") from None
+    return values * 2 if len(values) == 1 else values

@@ -16,6 +16,7 @@ from typing import Any
 from checker.logs import DEFAULT_IGNORE as DEFAULT_LOG_IGNORE
 from checker.logs import DEFAULT_PATTERNS as DEFAULT_LOG_PATTERNS
 from cluster.core import VERSIONINGS
+from cluster.sim import DEFAULT_COMMIT_MS
 from cluster.storage import SYNC_MODES
 from nemesis.options import NemesisOptions
 from nemesis.registry import NO_FAULTS, accepted_packages
@@ -29,6 +30,7 @@ ENVIRONMENTS = ("real", "sim")
 # How a real run's links are made and cut: Toxiproxy proxies, or the kernel (a network
 # namespace per node, nftables rules; needs root, ``ip`` and ``nft``).
 NETS = ("proxy", "kernel")
+MAX_COMMIT_MS = 10_000.0  # a group commit of more than 10 s would be a stalled node
 # Faults that slow or poison links: only proxies can do that.
 PROXY_ONLY_FAULTS = ("latency", "toxic")
 # The repair mechanisms a run may switch off one by one (docs/repair.md says what each alone
@@ -75,6 +77,10 @@ class TestOptions:
     pr: int = 0  # primaries that must answer a read (0: sloppy quorum only)
     pw: int = 0  # primaries that must acknowledge a write
     sync: str = "normal"  # SQLite's synchronous setting on every node: off, normal, full
+    # The simulator only: how long a node's group commit takes, uniformly between (virtual
+    # ms); longer widens the window in which a kill loses a batch (real commits take what
+    # SQLite takes).
+    commit_ms: tuple[float, float] = DEFAULT_COMMIT_MS
     # Every other fault parameter (targets, grudges, skew, latency, storage, message, toxic);
     # partition_shapes and partition_mode above are folded into it, so test.json holds the
     # options the nemesis actually ran with.
@@ -112,6 +118,21 @@ class TestOptions:
                 kind = {"int": "an integer", "float": "a number", "str": "a string"}.get(kind, kind)
                 raise ValueError(f"{spec.name}: must be {kind}, got {value!r}")
 
+    def _check_commit_ms(self) -> None:
+        value = self.commit_ms
+        if (
+            not isinstance(value, tuple)
+            or len(value) != 2
+            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+            or not 0 <= value[0] <= value[1] <= MAX_COMMIT_MS
+        ):
+            raise ValueError(
+                f"--commit-ms: LOW,HIGH in virtual ms with 0 <= LOW <= HIGH <= {MAX_COMMIT_MS},"
+                f" got {value!r}"
+            )
+        if self.env != "sim" and tuple(value) != DEFAULT_COMMIT_MS:
+            raise ValueError("--commit-ms: only the simulator models commit time (--env sim)")
+
     def _check_nemesis_block(self) -> None:
         for flag, value, bound in (("--pr", self.pr, self.r), ("--pw", self.pw, self.w)):
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= bound:
@@ -120,6 +141,7 @@ class TestOptions:
                 )
         if self.sync not in SYNC_MODES:
             raise ValueError(_accepted("--sync", self.sync, SYNC_MODES))
+        self._check_commit_ms()
         for shape in self.partition_shapes:
             if shape not in ACCEPTED_SHAPES:
                 raise ValueError(_accepted("--partition", shape, ACCEPTED_SHAPES))
@@ -252,7 +274,14 @@ class TestOptions:
             raise ValueError(f"expected a JSON object of options, got {type(data).__name__}")
         known = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
-        for name in ("nemesis", "partition_shapes", "repairs", "log_patterns", "log_ignore"):
+        for name in (
+            "nemesis",
+            "partition_shapes",
+            "repairs",
+            "log_patterns",
+            "log_ignore",
+            "commit_ms",
+        ):
             if isinstance(values.get(name), list):
                 values[name] = tuple(values[name])
         if isinstance(values.get("results_dir"), str):

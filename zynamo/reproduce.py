@@ -42,6 +42,7 @@ FLAGS = {
     "pr": "--pr",
     "pw": "--pw",
     "sync": "--sync",
+    "commit_ms": "--commit-ms",
     "toxiproxy": "--toxiproxy",
     "availability": "--availability",
     "log_patterns": "--log-pattern",

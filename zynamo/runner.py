@@ -410,7 +410,9 @@ def default_environment(
     if options.env == "sim":
         from zynamo.env.sim import SimEnvironment
 
-        return SimEnvironment(config, seed=options.seed, sync=options.sync)
+        return SimEnvironment(
+            config, seed=options.seed, sync=options.sync, commit_ms=options.commit_ms
+        )
     from zynamo.env.real import RealEnvironment
 
     return RealEnvironment(

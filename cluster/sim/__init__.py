@@ -6,10 +6,17 @@ No I/O. What other packages may use is in ``__all__``.
 
 from cluster.sim.client import SimClient
 from cluster.sim.loop import SimulationDeadlock, VirtualTimeLoop
-from cluster.sim.simulator import NetworkConfig, Simulator, Ticket, UnexpectedLog
+from cluster.sim.simulator import (
+    DEFAULT_COMMIT_MS,
+    NetworkConfig,
+    Simulator,
+    Ticket,
+    UnexpectedLog,
+)
 from cluster.sim.workers import in_worker, run_blocking, worker_sleep
 
 __all__ = [
+    "DEFAULT_COMMIT_MS",
     "NetworkConfig",
     "SimClient",
     "SimulationDeadlock",

@@ -139,11 +139,17 @@ class SimNetwork:
 class SimEnvironment:
     """``zynamo.env.base.Environment`` on the deterministic simulator (see the module)."""
 
-    def __init__(self, config: ClusterConfig, seed: int, sync: str = "normal") -> None:
+    def __init__(
+        self,
+        config: ClusterConfig,
+        seed: int,
+        sync: str = "normal",
+        commit_ms: tuple[float, float] | None = None,
+    ) -> None:
         self.config = config
         self.seed = seed
         # Warnings are kept in the node logs for the report, never fatal to the harness.
-        self.sim = Simulator(config, seed=seed, expected_logs=[""], sync=sync)
+        self.sim = Simulator(config, seed=seed, expected_logs=[""], sync=sync, commit_ms=commit_ms)
         self.damaged: dict[str, str] = {}  # node -> how its store was damaged
         self.loop = VirtualTimeLoop(self.sim)
         self._clock = SimClock(self)
