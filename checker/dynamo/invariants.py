@@ -30,6 +30,9 @@ The rules (issue 16, item 4), each a ``kind`` of finding:
 - ``reaped-before-grace`` — a tombstone is reaped no sooner than the grace period after the
   delete that made it (some delete of the key since its last reap is that old; judged when
   the grace period is known);
+- ``peer-never-suspected`` — a peer that falls silent is seen down: when a kill, a pause or
+  a partition kept a peer silent for ``DETECTION_NS`` or more, every node that ran all along
+  (and, for a partition, was cut off from it) suspects it by the time the fault stops;
 - ``peer-not-up-again`` — a peer that speaks again is seen up again: at the end of the run no
   node still suspects a member of the ring it last adopted (every node was healed and
   answered by then).
@@ -44,9 +47,20 @@ import json
 from collections import defaultdict
 from typing import Any
 
-from checker.dynamo.journals import Event, by_node, fault_windows, last_life, overlaps, whole
+from checker.dynamo.journals import (
+    Event,
+    by_node,
+    fault_windows,
+    last_life,
+    overlaps,
+    silences,
+    whole,
+)
 
 REPAIR_WINDOW_NS = 2_000_000_000  # a read repair is one message: 2 s is ample
+# A peer silent this long must be suspected: the phi detector suspects within about 2 s of
+# the last heartbeat (bench/README.md), so 5 s leaves room for a loaded machine.
+DETECTION_NS = 5_000_000_000
 # How far apart two nodes' journal times may be for one instant: the real environment aligns
 # node clocks to within a round trip; the simulator's nodes share one exact clock (slack 0).
 CLOCK_SLACK_NS = 50_000_000
@@ -297,6 +311,56 @@ def reaps_before_grace(events: list[Event], grace_ms: float) -> list[dict[str, A
     return findings
 
 
+def silences_unnoticed(
+    nodes: dict[str, list[Event]], records: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], int]:
+    """Peers that fell silent for ``DETECTION_NS`` or more (killed, paused, or cut off by a
+    partition) that a node running all along still did not suspect when the fault ended; also
+    how many such (node, peer) pairs were not judged (the node's journal has gaps)."""
+    stretches = silences(records)
+    silenced = [(node, start, end) for observer, node, start, end in stretches if observer is None]
+    findings = []
+    not_judged = 0
+    for observer, peer, start, end in stretches:
+        if end - start < DETECTION_NS:
+            continue
+        for node in [observer] if observer else sorted(set(nodes) - {peer}):
+            if node not in nodes or any(
+                n == node and s <= end and start <= e for n, s, e in silenced
+            ):
+                continue  # not running through the whole stretch itself
+            if not whole(nodes[node]):
+                not_judged += 1
+                continue
+            seen = [e for e in nodes[node] if int(e.get("time", 0)) <= end]
+            life = last_life(seen)
+            if not life or int(life[0].get("time", 0)) > start:
+                continue  # (re)started during the stretch
+            members: set[str] = set(nodes)
+            view = None
+            for event in life:
+                kind = event.get("kind")
+                if kind == "ring-changed" and isinstance(event.get("members"), list):
+                    members = {str(m) for m in event["members"]}
+                elif kind in ("peer-down", "peer-up") and event.get("peer") == peer:
+                    view = event
+            if node not in members or peer not in members:
+                continue  # one of them had left the ring: nobody watches it
+            if view is not None and view.get("kind") == "peer-down":
+                continue
+            how = "was cut off from it" if observer else "was down or paused"
+            findings.append(
+                _finding(
+                    "peer-never-suspected",
+                    f"{node} still saw {peer} up after {(end - start) / 1e9:.1f} s in which"
+                    f" {peer} {how} (from {start / 1e9:.1f} s): its failure detector never"
+                    " suspected it",
+                    [view] if view else [life[0]],
+                )
+            )
+    return findings, not_judged
+
+
 def peers_left_down(nodes: dict[str, list[Event]]) -> list[dict[str, Any]]:
     """Members still suspected by some node at the end of the run."""
     findings = []
@@ -349,7 +413,9 @@ def check_invariants(
     deletions, unjudged_deletions = unacknowledged_deletions(nodes, clock_slack_ns)
     misfiled, unjudged_hints = misfiled_writes(nodes)
     repairs, unjudged_repairs = lost_read_repairs(nodes, fault_windows(records))
+    unnoticed, unjudged_silences = silences_unnoticed(nodes, records)
     findings += deletions + misfiled + repairs + early_reaps(events) + peers_left_down(nodes)
+    findings += unnoticed
     if tombstone_grace_ms is None:
         not_judged["reaped-before-grace"] = "the cluster's tombstone grace period is not known"
     else:
@@ -368,6 +434,7 @@ def check_invariants(
             "handoff-deletions-without-whole-target-journal": unjudged_deletions,
             "replica-writes-without-whole-replica-journal": unjudged_hints,
             "read-repairs-in-fault-windows-or-at-the-end": unjudged_repairs,
+            "silences-without-whole-observer-journal": unjudged_silences,
         },
     }
     if findings:

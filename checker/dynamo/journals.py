@@ -97,3 +97,44 @@ def fault_windows(records: Iterable[dict[str, Any]]) -> list[tuple[int, int]]:
 def overlaps(windows: list[tuple[int, int]], start_ns: int, end_ns: int) -> bool:
     """Whether ``[start_ns, end_ns]`` meets any of ``windows``."""
     return any(start <= end_ns and start_ns <= end for start, end in windows)
+
+
+# Faults that silence whole nodes (value ``nodes`` on the start's completion), and the stop that
+# ends each; a partition silences the links its ``grudge`` names (observer -> unheard nodes).
+_SILENCING = {"start-kill": "stop-kill", "start-pause": "stop-pause", "start-disk": "stop-disk"}
+
+
+def silences(records: Iterable[dict[str, Any]]) -> list[tuple[str | None, str, int, int]]:
+    """``(observer, silent node, from_ns, until_ns)`` for every stretch in which a node heard
+    nothing from another: a killed, paused or disk-faulted node towards every other node
+    (observer ``None``), and each link a partition cut towards its observer. From the fault's
+    start completing to its stop being invoked (or to the end of the history)."""
+    found: list[tuple[str | None, str, int, int]] = []
+    open_nodes: dict[str, list[tuple[str, int]]] = {}  # stop f -> [(node, since)]
+    open_links: list[tuple[str, str, int]] = []
+    last = 0
+    for record in records:
+        time = int(record.get("time", 0))
+        last = max(last, time)
+        if record.get("process") != "nemesis":
+            continue
+        f, kind = str(record.get("f", "")), record.get("type")
+        raw = record.get("value")
+        value: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        if kind != "invoke" and f in _SILENCING and isinstance(value.get("nodes"), list):
+            since = [(str(node), time) for node in value["nodes"]]
+            open_nodes.setdefault(_SILENCING[f], []).extend(since)
+        elif kind != "invoke" and f == "start-partition" and isinstance(value.get("grudge"), dict):
+            for observer, unheard in value["grudge"].items():
+                open_links += [(str(observer), str(node), time) for node in unheard or ()]
+        elif kind == "invoke" and f.startswith("stop-"):
+            stops = list(open_nodes) if f == "stop-all" else [f]
+            for stop in stops:
+                found += [(None, node, since, time) for node, since in open_nodes.pop(stop, [])]
+            if f in ("stop-partition", "stop-all"):
+                found += [(o, node, since, time) for o, node, since in open_links]
+                open_links = []
+    for pending in open_nodes.values():
+        found += [(None, node, since, last) for node, since in pending]
+    found += [(o, node, since, last) for o, node, since in open_links]
+    return found
