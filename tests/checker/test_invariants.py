@@ -198,6 +198,40 @@ def test_a_tombstone_reaped_within_the_grace_period_is_a_finding() -> None:
     assert unknown["valid"] is True and "reaped-before-grace" in unknown["not_judged"]
 
 
+def nemesis(time_s: float, f: str, kind: str = "info", **value: Any) -> dict[str, Any]:
+    return {"process": "nemesis", "time": int(time_s * S), "f": f, "type": kind, "value": value}
+
+
+def test_a_peer_silent_for_long_that_a_node_never_suspected_is_a_finding() -> None:
+    def history(partition_s: float) -> list[dict[str, Any]]:
+        return [
+            nemesis(10, "start-kill", nodes=["n3"]),
+            nemesis(20, "stop-kill", "invoke"),
+            nemesis(30, "start-partition", grudge={"n1": ["n2"]}),
+            nemesis(30 + partition_s, "stop-partition", "invoke"),
+        ]
+
+    def journals(n2_saw_n3_up_at_s: float) -> list[dict[str, Any]]:
+        j = Journals().started("n1", "n2", "n3")
+        j.add("n1", 11.5, "peer-down", peer="n3")
+        j.add("n2", 11.5, "peer-down", peer="n3")
+        j.add("n2", n2_saw_n3_up_at_s, "peer-up", peer="n3")
+        j.add("n1", 21, "peer-up", peer="n3")
+        return j.events
+
+    # Both saw n3 down while it was; a 2 s partition is too short to judge.
+    assert check_invariants(history(2), journals(21))["valid"] is True
+    # n2 saw n3 up again before the kill ended (a stale arrival, say), and n1 never suspected
+    # n2 through a 10 s partition.
+    result = check_invariants(history(10), journals(12))
+    messages = sorted(f["message"] for f in result["findings"])
+    assert kinds(result) == ["peer-never-suspected"] * 2
+    assert messages[0].startswith("n1 still saw n2 up after 10.0 s in which n2 was cut off")
+    assert messages[1].startswith("n2 still saw n3 up after 10.0 s in which n3 was down")
+    # n3 itself was down, so it is not asked to have noticed anything.
+    assert not any(m.startswith("n3") for m in messages)
+
+
 def test_a_peer_still_suspected_at_the_end_is_a_finding_unless_it_left() -> None:
     j = Journals().started("n1", "n2", "n3")
     j.add("n1", 1, "peer-down", peer="n2")
