@@ -378,6 +378,11 @@ class Simulator:
         low, span = network.min_delay_ms, network.max_delay_ms - network.min_delay_ms
         # A partial, not a lambda: no closure cell to build, no Python frame to call through.
         deliver: Callable[[], None] = partial(self._deliver, dst, frame)
+        if not duplicated and extra is None:  # the common case, without the loop: same draws
+            heapq.heappush(
+                self._queue, (self.now_ms + low + span * delay_draw, next(self._seq), deliver)
+            )
+            return
         for copy in range(2 if duplicated else 1):
             delay = low + span * (draws.draw(draws.delay, copy) if copy else delay_draw)
             if extra is not None:
@@ -475,9 +480,12 @@ class Simulator:
             return
         self._committing.discard(name)
         self._release(name, group.commit())
-        for fire in self._due_while_committing.pop(name, []):
-            fire()
-        self._drain(name)
+        due = self._due_while_committing.pop(name, None)
+        if due is not None:
+            for fire in due:
+                fire()
+        if self._inbox[name]:
+            self._drain(name)
 
     def _release(self, name: str, effects: list[Outbound]) -> None:
         for effect in effects:
@@ -487,20 +495,24 @@ class Simulator:
                 self._reply(effect.client, effect.msg)  # type: ignore[union-attr]
 
     def _set_timer(self, name: str, at_ms: float, timer: Timer) -> None:
-        node = self.nodes[name]
-
-        def fire() -> None:
-            # A timer set by a node that has since crashed (or been replaced) never fires; one
-            # of a paused node fires when it resumes.
-            alive = name not in self.down and self.nodes[name] is node
-            if not alive or self._held(name, fire):
-                return
-            if name in self._committing:  # the loop is busy committing: the timer waits
-                self._due_while_committing.setdefault(name, []).append(fire)
-                return
-            self._apply(name, node.on_timer(timer, self.now_ms))
-
+        fire = partial(self._fire, name, self.nodes[name], timer)
         self._schedule(max(at_ms, self.now_ms), fire)
+
+    def _fire(self, name: str, node: Node, timer: Timer) -> None:
+        # A timer set by a node that has since crashed (or been replaced) never fires; one
+        # of a paused node fires when it resumes.
+        if name in self.down or self.nodes[name] is not node:
+            return
+        if name in self.paused:
+            self._held(name, partial(self._fire, name, node, timer))
+            return
+        if name in self._committing:  # the loop is busy committing: the timer waits
+            waiting = partial(self._fire, name, node, timer)
+            self._due_while_committing.setdefault(name, []).append(waiting)
+            return
+        effects = node.on_timer(timer, self.now_ms)
+        if effects:
+            self._apply(name, effects)
 
     def _reply(self, client: bytes, msg: Any) -> None:
         ticket = self._tickets.pop(client, None)  # one answer per request: forget it now
