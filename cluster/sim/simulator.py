@@ -43,6 +43,7 @@ import re
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from cluster.core import (
@@ -375,17 +376,25 @@ class Simulator:
         duplicated = network.duplicate_rate and draws.draw(draws.duplicate) < network.duplicate_rate
         extra = self.latency.get(link)
         low, span = network.min_delay_ms, network.max_delay_ms - network.min_delay_ms
+        # A partial, not a lambda: no closure cell to build, no Python frame to call through.
+        deliver: Callable[[], None] = partial(self._deliver, dst, frame)
+        if not duplicated and extra is None:  # the common case, without the loop: same draws
+            heapq.heappush(
+                self._queue, (self.now_ms + low + span * delay_draw, next(self._seq), deliver)
+            )
+            return
         for copy in range(2 if duplicated else 1):
             delay = low + span * (draws.draw(draws.delay, copy) if copy else delay_draw)
             if extra is not None:
                 delay += extra[0] + extra[1] * draws.draw(draws.jitter, copy)
-            self._schedule(self.now_ms + delay, lambda: self._deliver(dst, frame))
+            heapq.heappush(self._queue, (self.now_ms + delay, next(self._seq), deliver))
 
     def _deliver(self, dst: str, frame: bytes) -> None:
         if dst in self.down:
             self.dropped += 1
             return
-        if self._held(dst, lambda: self._deliver(dst, frame)):
+        if dst in self.paused:  # (checked first: no action to build while nothing is paused)
+            self._held(dst, partial(self._deliver, dst, frame))
             return
         self._arrive(dst, None, frame)
 
@@ -395,8 +404,14 @@ class Simulator:
         """A peer frame (``client`` None) or a client request reaches running node ``name``:
         it waits in the inbox, read at once if the node is idle."""
         inbox = self._inbox[name]
-        inbox.append((client, payload))
-        if name not in self._committing:
+        if name in self._committing:
+            inbox.append((client, payload))
+        elif not inbox:  # the common case: an idle node, nothing waiting: a batch of one
+            self._run_batch(name, [(client, payload)])
+            if inbox:
+                self._drain(name)
+        else:
+            inbox.append((client, payload))
             self._drain(name)
 
     def _drain(self, name: str) -> None:
@@ -410,27 +425,35 @@ class Simulator:
     def _run_batch(self, name: str, batch: list[tuple[bytes | None, Any]]) -> None:
         node = self.nodes[name]
         group = self._groups[name]
-        self._journal_marks[name] = node.journal.last_seq
+        journal_mark = node.journal.last_seq  # kept only if the batch commits (it is read then)
         self._holding = group.begin()
+        now_ms = self.now_ms
         try:
             for client, payload in batch:
                 if client is None:
                     self.delivered += 1
-                    self._apply(name, node.on_message(None, decode(payload), self.now_ms))
+                    effects = node.on_message(None, decode(payload), now_ms)
                 else:
-                    self._apply(name, node.on_message(client, payload, self.now_ms))
+                    effects = node.on_message(client, payload, now_ms)
+                if effects:
+                    self._apply(name, effects)
         except BaseException:  # the run stops (``UnexpectedLog``): close the batch first
             self._holding = None
             self._release(name, group.commit())
             raise
         self._holding = None
-        self._release(name, group.seal())
+        sealed = group.seal()
+        if sealed:
+            self._release(name, sealed)
         if not self.stores[name].uncommitted_writes:  # nothing to commit: no time to take
-            self._release(name, group.commit())
+            released = group.commit()
+            if released:
+                self._release(name, released)
             return
+        self._journal_marks[name] = journal_mark
         self._committing.add(name)
         done_ms = self.now_ms + self._commit_latency_ms(name)
-        self._schedule(done_ms, lambda: self._commit_done(name, node, group))
+        self._schedule(done_ms, partial(self._commit_done, name, node, group))
 
     def _commit_latency_ms(self, name: str) -> float:
         """How long this batch's commit takes: the one place group commit draws randomness,
@@ -452,13 +475,17 @@ class Simulator:
         and the node reads its inbox again."""
         if name in self.down or self.nodes[name] is not node:
             return  # crashed in between: the batch was lost then (``crash``)
-        if self._held(name, lambda: self._commit_done(name, node, group)):
-            return  # paused mid-commit: it completes when the node resumes
+        if name in self.paused:  # paused mid-commit: it completes when the node resumes
+            self._held(name, partial(self._commit_done, name, node, group))
+            return
         self._committing.discard(name)
         self._release(name, group.commit())
-        for fire in self._due_while_committing.pop(name, []):
-            fire()
-        self._drain(name)
+        due = self._due_while_committing.pop(name, None)
+        if due is not None:
+            for fire in due:
+                fire()
+        if self._inbox[name]:
+            self._drain(name)
 
     def _release(self, name: str, effects: list[Outbound]) -> None:
         for effect in effects:
@@ -468,20 +495,24 @@ class Simulator:
                 self._reply(effect.client, effect.msg)  # type: ignore[union-attr]
 
     def _set_timer(self, name: str, at_ms: float, timer: Timer) -> None:
-        node = self.nodes[name]
-
-        def fire() -> None:
-            # A timer set by a node that has since crashed (or been replaced) never fires; one
-            # of a paused node fires when it resumes.
-            alive = name not in self.down and self.nodes[name] is node
-            if not alive or self._held(name, fire):
-                return
-            if name in self._committing:  # the loop is busy committing: the timer waits
-                self._due_while_committing.setdefault(name, []).append(fire)
-                return
-            self._apply(name, node.on_timer(timer, self.now_ms))
-
+        fire = partial(self._fire, name, self.nodes[name], timer)
         self._schedule(max(at_ms, self.now_ms), fire)
+
+    def _fire(self, name: str, node: Node, timer: Timer) -> None:
+        # A timer set by a node that has since crashed (or been replaced) never fires; one
+        # of a paused node fires when it resumes.
+        if name in self.down or self.nodes[name] is not node:
+            return
+        if name in self.paused:
+            self._held(name, partial(self._fire, name, node, timer))
+            return
+        if name in self._committing:  # the loop is busy committing: the timer waits
+            waiting = partial(self._fire, name, node, timer)
+            self._due_while_committing.setdefault(name, []).append(waiting)
+            return
+        effects = node.on_timer(timer, self.now_ms)
+        if effects:
+            self._apply(name, effects)
 
     def _reply(self, client: bytes, msg: Any) -> None:
         ticket = self._tickets.pop(client, None)  # one answer per request: forget it now
@@ -529,13 +560,14 @@ class Simulator:
         client = b"client-%d" % next(self._client_ids)
         ticket = Ticket(node, request, self.now_ms, on_reply=on_reply)
         self._tickets[client] = ticket
-        self._schedule(self.now_ms, lambda: self._client_arrives(node, client, request))
+        self._schedule(self.now_ms, partial(self._client_arrives, node, client, request))
         return ticket
 
     def _client_arrives(self, node: str, client: bytes, request: Any) -> None:
         if node not in self.down:  # a request to a crashed node is never answered
             self._tickets[client].arrived = True
-            if self._held(node, lambda: self._client_arrives(node, client, request)):
+            if node in self.paused:
+                self._held(node, partial(self._client_arrives, node, client, request))
                 return
             self._arrive(node, client, request)
 
