@@ -97,9 +97,16 @@ def test_the_workloads_checkers_are_what_runs(
     assert list(result.results["checkers"]) == ["unconvinced"]
     assert result.valid is False
     # The memory environment keeps no journals: the context says so (an empty tuple), with
-    # the cluster's versioning and repair mechanisms.
+    # the cluster's versioning, repair mechanisms and tombstone grace; its journals' clocks
+    # are a real environment's (no exact shared clock).
     assert custom.contexts == [
-        CheckContext(n=2, journals=(), versioning="dvv", repairs=zynamo_options.REPAIRS)
+        CheckContext(
+            n=2,
+            journals=(),
+            versioning="dvv",
+            repairs=zynamo_options.REPAIRS,
+            tombstone_grace_ms=options.tombstone_grace_ms,
+        )
     ]
     stored = json.loads((result.directory / "results.json").read_text())
     assert stored["checkers"]["unconvinced"]["records"] > 0
