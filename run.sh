@@ -11,15 +11,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e .
 # Kernel-level partitions (--net kernel) put each node in a network namespace (iproute2's `ip`)
-# and cut links with nftables rules (`nft`): install them when running as root and missing.
-has() { command -v "$1" >/dev/null || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
-if ! has nft || ! has ip; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-        apt-get install -y -qq nftables iproute2 >/dev/null \
-            || { apt-get update -qq && apt-get install -y -qq nftables iproute2 >/dev/null; }
-    else
-        echo "$(basename "$0"): nft or ip is missing (apt-get install nftables iproute2 as" \
-            "root); --net kernel will be refused and its tests skipped" >&2
-    fi
-fi
+# and cut links with nftables rules (`nft`).
+. scripts/debian-packages.sh
+need_packages "--net kernel will be refused" nft ip -- nftables iproute2
 exec .venv/bin/zynamo test "$@"

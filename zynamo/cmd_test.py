@@ -571,6 +571,22 @@ def add_ci_flags(parser: argparse.ArgumentParser, split: str) -> None:
     )
 
 
+def add_sweep_flags(group: Any, count_help: str, seeds_help: str) -> Any:
+    """``--test-count``, ``--seeds``, ``--jobs`` and ``--keep-all`` in ``group`` (an argparse
+    argument group), for ``test`` and ``test-all`` alike; returns the group."""
+    group.add_argument("--test-count", type=int, default=None, help=count_help)
+    group.add_argument("--seeds", default=None, help=seeds_help)
+    group.add_argument(
+        "--jobs", type=int, default=1, help="simulator runs at a time in a sweep (default 1)"
+    )
+    group.add_argument(
+        "--keep-all",
+        action="store_true",
+        help="keep every run's directory in a sweep (default: only failing and unknown ones)",
+    )
+    return group
+
+
 def register(subparsers: Any) -> None:
     test = subparsers.add_parser(
         "test",
@@ -585,21 +601,10 @@ def register(subparsers: Any) -> None:
         "--name", default="", help="the test's name in results/ (default: from its options)"
     )
     add_ci_flags(test, "a sweep's seeds")
-    sweeps = test.add_argument_group("seed sweeps and determinism")
-    sweeps.add_argument(
-        "--test-count",
-        type=int,
-        default=None,
-        help="run N seeds, from --seed (default a random one) on; a summary at the end",
-    )
-    sweeps.add_argument("--seeds", default=None, help="run the seeds A..B (both included)")
-    sweeps.add_argument(
-        "--jobs", type=int, default=1, help="simulator runs at a time in a sweep (default 1)"
-    )
-    sweeps.add_argument(
-        "--keep-all",
-        action="store_true",
-        help="keep every run's directory in a sweep (default: only failing and unknown ones)",
+    sweeps = add_sweep_flags(
+        test.add_argument_group("seed sweeps and determinism"),
+        "run N seeds, from --seed (default a random one) on; a summary at the end",
+        "run the seeds A..B (both included)",
     )
     sweeps.add_argument(
         "--check-determinism",
@@ -642,20 +647,9 @@ def register(subparsers: Any) -> None:
     )
     add_test_flags(matrix, matrix=True)
     add_ci_flags(matrix, "the matrix's rows")
-    sweeps = matrix.add_argument_group("seed sweeps of every row")
-    sweeps.add_argument(
-        "--test-count",
-        type=int,
-        default=None,
-        help="run every row over N seeds, from --seed (default a random one) on",
-    )
-    sweeps.add_argument("--seeds", default=None, help="run every row over the seeds A..B")
-    sweeps.add_argument(
-        "--jobs", type=int, default=1, help="simulator runs at a time in a sweep (default 1)"
-    )
-    sweeps.add_argument(
-        "--keep-all",
-        action="store_true",
-        help="keep every run's directory in a sweep (default: only failing and unknown ones)",
+    add_sweep_flags(
+        matrix.add_argument_group("seed sweeps of every row"),
+        "run every row over N seeds, from --seed (default a random one) on",
+        "run every row over the seeds A..B",
     )
     matrix.set_defaults(handler=handle_test_all)
