@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from nemesis.netns import find_tool, list_namespaces
+from tests.zynamo.test_harness import zynamo_test
 
 if os.geteuid() != 0:
     pytest.skip("--net kernel needs root (network namespaces)", allow_module_level=True)
@@ -29,27 +30,11 @@ if find_tool("ip") is None or find_tool("nft") is None:
     )
 
 ROOT = Path(__file__).resolve().parents[2]
-SHORT = [
-    "--time-limit", "8",
-    "--rate", "60",
-    "--concurrency", "8",
-    "--nemesis-interval", "2.5",
-    "--recovery", "20",
-    "--ops-per-key", "60",
-]  # fmt: skip
 
 
 def kernel_test(results: Path, *args: str) -> tuple[int, dict[str, Any], Path, str]:
     """``zynamo test --net kernel``; the exit code, results.json, the run directory, stdout."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "zynamo", "test", "--net", "kernel", "--results", str(results),
-         *SHORT, *args],
-        capture_output=True, text=True, timeout=240, cwd=ROOT,
-    )  # fmt: skip
-    latest = results / "latest"
-    assert latest.exists(), proc.stdout + proc.stderr
-    run_dir = latest.resolve()
-    return proc.returncode, json.loads((run_dir / "results.json").read_text()), run_dir, proc.stdout
+    return zynamo_test(results, "--net", "kernel", *args)
 
 
 def run_namespaces(pid: int) -> list[str]:
