@@ -7,7 +7,9 @@ messages, acknowledged by ``HandoffAck``):
   to that primary once it is up again, then deletes the hint;
 - **transfers** (§4.9): a node that holds keys of a partition it no longer replicates (after a
   join or a leave changed the ring) hands them to every current primary of the partition, then
-  deletes them.
+  deletes them. A node that is *leaving* does not wait for a down primary (nor a down hint
+  owner): it hands that copy to a stand-in, the next up node of the partition's walk, which
+  holds it as misplaced data and hands it on like any transfer once every primary is up.
 
 The rule that keeps acknowledged writes: a copy is deleted only after *every* target
 acknowledged merging it, and only if it did not change since it was sent (its digest is the
