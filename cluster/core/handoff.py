@@ -7,7 +7,9 @@ messages, acknowledged by ``HandoffAck``):
   to that primary once it is up again, then deletes the hint;
 - **transfers** (§4.9): a node that holds keys of a partition it no longer replicates (after a
   join or a leave changed the ring) hands them to every current primary of the partition, then
-  deletes them.
+  deletes them. A node that is *leaving* does not wait for a down primary (nor a down hint
+  owner): it hands that copy to a stand-in, the next up node of the partition's walk, which
+  holds it as misplaced data and hands it on like any transfer once every primary is up.
 
 The rule that keeps acknowledged writes: a copy is deleted only after *every* target
 acknowledged merging it, and only if it did not change since it was sent (its digest is the
@@ -188,15 +190,22 @@ class HandoffMachine:
                 k for k in data.hint_keys.get(owner, ()) if not handoffs.busy(HINT, owner, k)
             )
             groups: dict[tuple[str, ...], list[str]] = {}
-            if owner in in_ring:
+            if owner in in_ring and (owner in up or not self._leaving()):
                 groups[(owner,)] = keys
             else:
                 for key in keys:
-                    primaries = placement.key_primaries(key)
+                    partition = placement.ring.partition_of(key)
+                    primaries = placement.primaries[partition]
                     if me in primaries:
                         self._absorb_hint(owner, key, now_ms)
-                    else:
-                        groups.setdefault(primaries, []).append(key)
+                        continue
+                    if owner in in_ring or not all(t in up for t in primaries):
+                        # An owner in the ring gets here only down, from a leaving node.
+                        stand_ins = self._stand_ins(partition, up)
+                        if stand_ins is None:
+                            continue
+                        primaries = stand_ins
+                    groups.setdefault(primaries, []).append(key)
             for targets, group in sorted(groups.items()):
                 if not all(t in up for t in targets):
                     continue  # wait until every target is up
@@ -234,7 +243,10 @@ class HandoffMachine:
                 continue
             targets = placement.primaries[partition]
             if not all(t in up for t in targets):
-                continue
+                stand_ins = self._stand_ins(partition, up)
+                if stand_ins is None:
+                    continue  # wait until every target is up
+                targets = stand_ins
             tree = data.forest.tree(partition)
             keys = [k for k in sorted(tree.keys()) if not handoffs.busy(TRANSFER, None, k)]
             while keys and all(handoffs.has_room(t) for t in targets):
@@ -248,6 +260,34 @@ class HandoffMachine:
                 if states:
                     out += self._send_batch(TRANSFER, None, states, targets, now_ms)
         return out
+
+    def _leaving(self) -> bool:
+        return self.ctx.name in self.topology.membership.leaving
+
+    def _stand_ins(self, partition: int, up: Collection[str]) -> tuple[str, ...] | None:
+        """Where a *leaving* node hands ``partition`` while some of its primaries are down:
+        the up primaries, plus for each down one the next up node of the partition's walk
+        beyond them (Dynamo's sloppy quorum, §4.6), or every up node of the walk when fewer
+        are up than N (as a coordinator's preference list); None when this node is not
+        leaving, or no other node of the walk is up.
+
+        A node that stays waits for every primary to be up. A leaving node must not: it
+        cannot leave while it holds data, and a primary may stay down (killed, paused, cut
+        off) for longer than the leave may take, so the leave would never finish. A stand-in
+        is not a primary of the partition, so it holds the copy as a misplaced one and hands
+        it to every primary (then deletes it) once they are all up, like any transfer; the
+        copy is on as many nodes as before meanwhile, and the leaving node still deletes its
+        own only once every target acknowledged it."""
+        if not self._leaving():
+            return None
+        ring = self.topology.placement.ring
+        primaries = self.topology.placement.primaries[partition]
+        me = self.ctx.name
+        down = sum(1 for t in primaries if t not in up)
+        walk = ring.partition_primaries(partition, len(ring.nodes))
+        spare = [n for n in walk if n in up and n not in primaries and n != me]
+        targets = tuple(t for t in primaries if t in up) + tuple(spare[:down])
+        return targets or None
 
     def on_handoff(self, msg: Handoff, now_ms: float) -> list[Effect]:
         """Merge handed-off states into the main table and acknowledge them."""

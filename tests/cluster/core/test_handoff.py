@@ -3,6 +3,8 @@ owner once it is back and only then is deleted; strict quorums (PR/PW) refuse fa
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from cluster.core.config import ClusterConfig
@@ -196,3 +198,60 @@ def test_with_hinted_handoff_off_a_down_primary_is_left_out_and_no_hint_is_kept(
 
 def w3_refused(sim: Simulator, key: str, node: str) -> bool:
     return not sim.put(key, ["pear"], node=node, w=3).ok
+
+
+# --------------------------------------------------------------------------- leaving
+
+
+def _left_within(sim: Simulator, node: str, limit_ms: float) -> bool:
+    deadline = sim.now_ms + limit_ms
+    while sim.now_ms < deadline:
+        sim.run_for(250)
+        if sim.admin(node, "status")["status"] == "left":
+            return True
+    return False
+
+
+@pytest.mark.parametrize(
+    "stop, start",
+    [(Simulator.crash, Simulator.restart), (Simulator.pause, Simulator.resume)],
+    ids=["killed", "paused"],
+)
+def test_a_node_leaves_while_a_new_primary_of_its_data_is_down(
+    stop: Callable[[Simulator, str], None], start: Callable[[Simulator, str], None]
+) -> None:
+    """A leaving node hands what it holds for a down primary to a stand-in, so the leave ends
+    while the primary stays down (a kill or pause that outlasts the leave no longer blocks
+    it); the stand-in hands the data on once the primary is back, and no write is lost."""
+    sim = make_sim(seed=3)
+    keys = [f"k{i}" for i in range(40)]
+    for key in keys:
+        assert sim.put(key, key, node="n1", w=3).ok
+    leaver, down = "n4", "n2"
+    stop(sim, down)
+    sim.run_for(2000)
+    sim.leave(leaver)
+    assert _left_within(sim, leaver, 20_000), sim.admin(leaver, "merkle")
+    assert sim.admin(leaver, "merkle")["keys"] == 0  # all handed off before it left
+    start(sim, down)
+    sim.crash(leaver)  # gone: what it held must now be elsewhere
+    assert sim.run_until_converged(30_000), sim.divergence()
+    for key in keys:
+        assert all(v == ([key], False) for v in sim.replica_values(key).values()), key
+
+
+def test_a_leaving_node_hands_hints_for_a_down_owner_to_stand_ins() -> None:
+    sim = make_sim(seed=2)
+    key = next(f"k{i}" for i in range(100) if walk(sim, f"k{i}")[2] == "n5")
+    primaries, fallback = walk(sim, key)[:3], walk(sim, key)[3]
+    sim.crash("n5")
+    sim.run_for(2000)
+    assert sim.put(key, "v", node=primaries[0], w=3).fallbacks == [fallback]
+    assert hints_held(sim, fallback) == {"n5": 1}
+    sim.leave(fallback)  # it holds a hint for n5, which stays down
+    assert _left_within(sim, fallback, 20_000), hints_held(sim, fallback)
+    assert hints_held(sim, fallback) == {}
+    sim.crash(fallback)
+    sim.restart("n5")
+    assert sim.run_until_converged(30_000), sim.divergence()
+    assert all(v == (["v"], False) for v in sim.replica_values(key).values())
