@@ -300,7 +300,7 @@ class NemesisRunner:
 def replica_dumps(
     admin: Admin,
     recorder: HistoryRecorder,
-    ring: Ring,
+    ring: Callable[[], Ring],
     keys: list[str],
     n: int,
     deadline_s: float,
@@ -309,7 +309,8 @@ def replica_dumps(
     first_round: int = 1,
     phase: str | None = None,
 ) -> int:
-    """Dump every primary's state of every key, in rounds, until all agree or the deadline.
+    """Dump every primary's state of every key, in rounds, until all agree or the deadline;
+    ``ring`` gives the ring each round's primaries come from.
 
     Each (round, key, node) becomes one ``replica-state`` line (docs/history.md), numbered from
     ``first_round`` and marked with ``phase`` when given. Returns the last round's number."""
@@ -319,9 +320,10 @@ def replica_dumps(
     while True:
         round_number += 1
         disagreeing = 0
+        primaries = ring().primaries
         for key in keys:
             states = set()
-            for node in ring.primaries(key, n):
+            for node in primaries(key, n):
                 try:
                     data = admin(node, "replica", key=key, timeout_ms=ADMIN_TIMEOUT_MS)
                     values = sorted(data["values"], key=lambda v: json.dumps(v, sort_keys=True))
@@ -555,7 +557,12 @@ def run_test(
         # Hints first: a write a fallback still holds is on no primary yet, so a dump taken
         # before the handoff would judge it lost while it is on its way (lost-versions).
         node_states(env, recorder, recovery_deadline, progress)
-        ring = _current_ring(env.admin, config)
+
+        # Each round asks for the ring again: a node that rejoined at the heal may still be
+        # moving keys to their new primaries while the dumps run.
+        def ring() -> Ring:
+            return _current_ring(env.admin, config)
+
         rounds = replica_dumps(
             env.admin, recorder, ring, keys.used, config.n, recovery_deadline, progress, clock
         )
@@ -713,13 +720,18 @@ async def _progress_ticker(
 
 
 def _current_ring(admin: Admin, config: ClusterConfig) -> Ring:
-    """The ring the cluster holds now (membership faults change it), from any node."""
+    """The newest ring any node holds now (membership faults change it; a ring adopted
+    moments ago may not have reached every node yet)."""
+    newest: tuple[int, Ring] | None = None
     for node in config.nodes:
         try:
-            return Ring.from_json(admin(node, "ring", timeout_ms=ADMIN_TIMEOUT_MS))
-        except (ClientError, ValueError, KeyError, TypeError):
+            reply = admin(node, "ring", timeout_ms=ADMIN_TIMEOUT_MS)
+            found = (int(reply.get("version", 0)), Ring.from_json(reply))
+        except (ClientError, ValueError, KeyError, TypeError, AttributeError):
             continue
-    return Ring.build(config.nodes, config.partitions)
+        if newest is None or found[0] > newest[0]:
+            newest = found
+    return newest[1] if newest else Ring.build(config.nodes, config.partitions)
 
 
 def _wait_for_nodes(env: Environment, deadline: float, progress: Progress) -> None:

@@ -375,6 +375,8 @@ def peers_left_down(nodes: dict[str, list[Event]]) -> list[dict[str, Any]]:
                 members = {str(m) for m in event["members"]}
             elif kind in ("peer-down", "peer-up"):
                 view[str(event.get("peer"))] = event
+        if node not in members:
+            continue  # it left the ring: the members forget it, and it need not watch them
         for peer, event in sorted(view.items()):
             if event.get("kind") == "peer-down" and peer in members and peer != node:
                 findings.append(

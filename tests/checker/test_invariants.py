@@ -242,6 +242,10 @@ def test_a_peer_still_suspected_at_the_end_is_a_finding_unless_it_left() -> None
     assert result["findings"][0]["message"].startswith("n1 still suspects n3")
     j.add("n1", 4, "ring-changed", version=2, moved=3, members=["n1", "n2"])  # n3 left
     assert check_invariants([], j.events)["valid"] is True
+    # A node that itself left (still running: its leave finished late) is not asked to watch.
+    j.add("n3", 5, "peer-down", peer="n1")
+    j.add("n3", 6, "ring-changed", version=2, moved=3, members=["n1", "n2"])
+    assert check_invariants([], j.events)["valid"] is True
 
 
 def test_a_restarted_node_is_judged_by_its_last_process() -> None:
