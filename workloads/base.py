@@ -15,6 +15,14 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from checker.base import Checker
+from checker.dynamo import (
+    CoverageChecker,
+    InvariantsChecker,
+    LeftoversChecker,
+    NemesisChecker,
+    PlacementChecker,
+    StatsChecker,
+)
 from cluster.net import GetResult, PutResult
 from workloads.client import Client, Get, Put, get, put
 
@@ -62,6 +70,18 @@ class Workload(Protocol):
 
 
 KEY_DISTRIBUTIONS = ("uniform", "zipf")
+
+# The checks of the run itself, whatever the workload: hints left behind, failed fault
+# operations, placement before the first fault, the protocol invariants and coverage from
+# the nodes' journals, and the counts. A workload's ``checkers`` are its own, then these.
+CLUSTER_CHECKERS: tuple[Checker, ...] = (
+    LeftoversChecker(),
+    NemesisChecker(),
+    PlacementChecker(),
+    InvariantsChecker(),
+    CoverageChecker(),
+    StatsChecker(),
+)
 
 
 @dataclass

@@ -25,16 +25,18 @@ from checker.base import Checker
 from checker.dynamo import (
     CartChecker,
     ConvergenceChecker,
-    CoverageChecker,
-    InvariantsChecker,
-    LeftoversChecker,
     LostVersionsChecker,
-    NemesisChecker,
-    PlacementChecker,
-    StatsChecker,
     VersionsChecker,
 )
-from workloads.base import Invocation, KeyPool, Quorum, read, read_fields, write_back
+from workloads.base import (
+    CLUSTER_CHECKERS,
+    Invocation,
+    KeyPool,
+    Quorum,
+    read,
+    read_fields,
+    write_back,
+)
 from workloads.client import Client
 
 
@@ -62,12 +64,7 @@ class CartWorkload:
         ConvergenceChecker(),
         VersionsChecker(),
         LostVersionsChecker(),
-        LeftoversChecker(),
-        NemesisChecker(),
-        PlacementChecker(),
-        InvariantsChecker(),
-        CoverageChecker(),
-        StatsChecker(),
+        *CLUSTER_CHECKERS,
     )
 
     def __init__(self, read_fraction: float = 0.2, remove_fraction: float = 0.3) -> None:

@@ -18,17 +18,19 @@ from typing import Any
 from checker.base import Checker
 from checker.dynamo import (
     ConvergenceChecker,
-    CoverageChecker,
-    InvariantsChecker,
-    LeftoversChecker,
     LinearizableChecker,
     LostVersionsChecker,
-    NemesisChecker,
-    PlacementChecker,
     QuorumChecker,
-    StatsChecker,
 )
-from workloads.base import Invocation, KeyPool, Quorum, read, read_fields, write_back
+from workloads.base import (
+    CLUSTER_CHECKERS,
+    Invocation,
+    KeyPool,
+    Quorum,
+    read,
+    read_fields,
+    write_back,
+)
 from workloads.client import Client
 
 
@@ -46,12 +48,7 @@ class RegisterWorkload:
         ConvergenceChecker(),
         QuorumChecker(),
         LostVersionsChecker(),
-        LeftoversChecker(),
-        NemesisChecker(),
-        PlacementChecker(),
-        InvariantsChecker(),
-        CoverageChecker(),
-        StatsChecker(),
+        *CLUSTER_CHECKERS,
     )
 
     def __init__(self, read_fraction: float = 0.5) -> None:

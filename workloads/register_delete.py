@@ -24,15 +24,17 @@ from typing import Any
 from checker.base import Checker
 from checker.dynamo import (
     ConvergenceChecker,
-    CoverageChecker,
     DeletesChecker,
-    InvariantsChecker,
-    LeftoversChecker,
-    NemesisChecker,
-    PlacementChecker,
-    StatsChecker,
 )
-from workloads.base import Invocation, KeyPool, Quorum, read, read_fields, write_back
+from workloads.base import (
+    CLUSTER_CHECKERS,
+    Invocation,
+    KeyPool,
+    Quorum,
+    read,
+    read_fields,
+    write_back,
+)
 from workloads.client import Client
 from workloads.register import resolve
 
@@ -42,12 +44,7 @@ class RegisterDeleteWorkload:
     checkers: Sequence[Checker] = (
         DeletesChecker(),
         ConvergenceChecker(),
-        LeftoversChecker(),
-        NemesisChecker(),
-        PlacementChecker(),
-        InvariantsChecker(),
-        CoverageChecker(),
-        StatsChecker(),
+        *CLUSTER_CHECKERS,
     )
 
     def __init__(self, read_fraction: float = 0.4, delete_fraction: float = 0.25) -> None:

@@ -18,18 +18,20 @@ from typing import Any
 from checker.base import Checker
 from checker.dynamo import (
     ConvergenceChecker,
-    CoverageChecker,
-    InvariantsChecker,
-    LeftoversChecker,
     LostVersionsChecker,
-    NemesisChecker,
-    PlacementChecker,
     QuorumChecker,
     SetChecker,
-    StatsChecker,
     VersionsChecker,
 )
-from workloads.base import Invocation, KeyPool, Quorum, read, read_fields, write_back
+from workloads.base import (
+    CLUSTER_CHECKERS,
+    Invocation,
+    KeyPool,
+    Quorum,
+    read,
+    read_fields,
+    write_back,
+)
 from workloads.client import Client
 
 
@@ -50,12 +52,7 @@ class SetWorkload:
         QuorumChecker(),
         VersionsChecker(),
         LostVersionsChecker(),
-        LeftoversChecker(),
-        NemesisChecker(),
-        PlacementChecker(),
-        InvariantsChecker(),
-        CoverageChecker(),
-        StatsChecker(),
+        *CLUSTER_CHECKERS,
     )
 
     def __init__(self, read_fraction: float = 0.2) -> None:
