@@ -111,33 +111,28 @@ class MembershipNemesis:
         return {"mode": "join", "joined": [node], "effect": effect(f"{node} joined", True)}
 
     def _send_newcomers_away(self) -> list[str]:
-        gone: list[str] = []
-        failures: list[str] = []
-        for node in list(self.newcomers):
-            try:
-                self.cluster.leave(node)
-                self.newcomers.remove(node)
-                gone.append(node)
-            except Exception as err:
-                failures.append(f"leave {node}: {err}")
-        if failures:
-            raise NemesisError("; ".join(failures))
-        return gone
+        return _for_each(self.newcomers, self.cluster.leave, "leave")
 
     def _join_back(self) -> list[str]:
-        joined: list[str] = []
-        failures: list[str] = []
-        for node in list(self.left):
-            try:
-                self.cluster.join(node)
-                self.left.remove(node)
-                joined.append(node)
-            except Exception as err:
-                failures.append(f"join {node}: {err}")
-        if failures:
-            raise NemesisError("; ".join(failures))
-        return joined
+        return _for_each(self.left, self.cluster.join, "join")
 
     def heal(self) -> None:
         self._join_back()
         self._send_newcomers_away()
+
+
+def _for_each(pending: list[str], action: Callable[[str], object], verb: str) -> list[str]:
+    """``action`` on every node of ``pending``, taking each one that succeeds off the list;
+    those it was done to. Every node is tried; then the failures are raised together."""
+    done: list[str] = []
+    failures: list[str] = []
+    for node in list(pending):
+        try:
+            action(node)
+            pending.remove(node)
+            done.append(node)
+        except Exception as err:
+            failures.append(f"{verb} {node}: {err}")
+    if failures:
+        raise NemesisError("; ".join(failures))
+    return done
