@@ -218,6 +218,12 @@ def test_zynamo_shrink_leaves_a_report_and_a_regression_test_that_fails_while_th
     page = (shrunk / "index.html").read_text()
     assert "<h2>Shrunk</h2>" in page and "<h2>Schedule</h2>" in page
     (test_file,) = shrunk.glob("test_regression_*.py")
+    # Dropped into a test suite, it passes the project's own lint and format checks.
+    for command in (["check"], ["format", "--check"]):
+        lint = subprocess.run(
+            [sys.executable, "-m", "ruff", *command, str(test_file)], capture_output=True, text=True
+        )
+        assert lint.returncode == 0, lint.stdout + lint.stderr
     spec = importlib.util.spec_from_file_location("regression", test_file)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
