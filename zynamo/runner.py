@@ -503,7 +503,11 @@ def run_test(
         stack.enter_context(_collector_spared())
         clock = env.clock
         recorder = stack.enter_context(
-            HistoryRecorder(directory / "history.jsonl", clock_ns=lambda: int(clock.now() * 1e9))
+            HistoryRecorder(
+                directory / "history.jsonl",
+                clock_ns=lambda: int(clock.now() * 1e9),
+                flush_each=options.env != "sim",
+            )
         )
         nemesis: Nemesis = NoopNemesis()
         schedule: Schedule | ScriptedSchedule | None = None

@@ -19,6 +19,8 @@ import heapq
 import math
 from dataclasses import dataclass, field
 
+import msgspec
+
 from cluster.core.codec import ProtocolError, RawJson, from_dict, replace, to_dict
 from cluster.core.context import NodeContext, Topology, WallClock
 from cluster.core.effects import REQUESTS, ClientId, Effect, Reply, Send, SetTimer
@@ -56,8 +58,9 @@ def _deadline_tick(at_ms: float) -> float:
     return math.ceil(at_ms / DEADLINE_TICK_MS) * DEADLINE_TICK_MS
 
 
-@dataclass
-class _Origin:
+# The bookkeeping of one request: msgspec structs, built several times faster than dataclasses
+# (a node builds two or three per request).
+class _Origin(msgspec.Struct):
     """Where the answer to a request goes: a client, or the peer that forwarded it."""
 
     client: ClientId | None = None
@@ -65,8 +68,7 @@ class _Origin:
     req: int = 0  # the id the client (or forwarding peer) gave the request
 
 
-@dataclass
-class _PendingGet:
+class _PendingGet(msgspec.Struct):
     origin: _Origin
     key: str
     core: GetCore
@@ -74,16 +76,14 @@ class _PendingGet:
     local: Siblings | None = None  # this node's main state, which a ``same`` reply stands for
 
 
-@dataclass
-class _PendingPut:
+class _PendingPut(msgspec.Struct):
     origin: _Origin
     key: str
     core: PutCore
     version: dict[str, int]
 
 
-@dataclass
-class _PendingForward:
+class _PendingForward(msgspec.Struct):
     origin: _Origin
     kind: str  # "get" or "put"
 

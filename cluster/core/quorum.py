@@ -12,14 +12,13 @@ early as soon as the outstanding replies can no longer reach the quorum.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import msgspec
 
 from cluster.core.ring import Target
 from cluster.core.versions import Siblings, Versioning
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(msgspec.Struct, frozen=True):
     """What the coordinator saw: success or not, and who answered."""
 
     ok: bool
@@ -37,25 +36,39 @@ def _validate(kind: str, needed: int, primaries_needed: int, targets: list[Targe
         raise ValueError("targets must be distinct nodes")
 
 
-@dataclass
+# The cores below are plain classes with slots, not dataclasses: every get and put a node
+# coordinates builds two of them, and a dataclass's generated ``__init__`` with its default
+# factories showed in a simulated run's profile.
+
+
 class _Tally:
     """Replies counted so far against a list of targets. A coordinator asks after every reply
     whether the quorum is met or lost, so those answers are kept as running counts."""
 
-    targets: list[Target]
-    needed: int
-    primaries_needed: int
-    succeeded: list[Target] = field(default_factory=list)
-    failed: list[Target] = field(default_factory=list)
-    _by_node: dict[str, Target] = field(init=False)
-    _answered: set[str] = field(init=False, default_factory=set)
-    _primaries_ok: int = field(init=False, default=0)
-    _primaries_failed: int = field(init=False, default=0)
-    _primaries: int = field(init=False)
+    __slots__ = (
+        "_answered",
+        "_by_node",
+        "_primaries",
+        "_primaries_failed",
+        "_primaries_ok",
+        "failed",
+        "needed",
+        "primaries_needed",
+        "succeeded",
+        "targets",
+    )
 
-    def __post_init__(self) -> None:
-        self._by_node = {t.node: t for t in self.targets}
-        self._primaries = sum(1 for t in self.targets if t.hint_for is None)
+    def __init__(self, targets: list[Target], needed: int, primaries_needed: int) -> None:
+        self.targets = targets
+        self.needed = needed
+        self.primaries_needed = primaries_needed
+        self.succeeded: list[Target] = []
+        self.failed: list[Target] = []
+        self._by_node = {t.node: t for t in targets}
+        self._answered: set[str] = set()
+        self._primaries_ok = 0
+        self._primaries_failed = 0
+        self._primaries = sum(1 for t in targets if t.hint_for is None)
 
     def target(self, node: str) -> Target | None:
         return self._by_node.get(node)
@@ -105,20 +118,19 @@ class _Tally:
         return Outcome(False, replicas, fallbacks, error)
 
 
-@dataclass
 class GetCore:
     """Counts replica answers to a get and merges what they hold."""
 
-    targets: list[Target]
-    r: int
-    pr: int = 0
-    _tally: _Tally = field(init=False)
-    _states: dict[str, Siblings] = field(init=False, default_factory=dict)
-    _merge: tuple[int, Siblings] | None = field(init=False, default=None)
+    __slots__ = ("_merge", "_states", "_tally", "pr", "r", "targets")
 
-    def __post_init__(self) -> None:
-        _validate("r", self.r, self.pr, self.targets)
-        self._tally = _Tally(self.targets, self.r, self.pr)
+    def __init__(self, targets: list[Target], r: int, pr: int = 0) -> None:
+        _validate("r", r, pr, targets)
+        self.targets = targets
+        self.r = r
+        self.pr = pr
+        self._tally = _Tally(targets, r, pr)
+        self._states: dict[str, Siblings] = {}
+        self._merge: tuple[int, Siblings] | None = None
 
     def add_result(self, node: str, state: Siblings | None) -> None:
         """Record ``node``'s answer: its state (``Siblings.EMPTY`` if it holds nothing) or
@@ -163,18 +175,17 @@ class GetCore:
         ]
 
 
-@dataclass
 class PutCore:
     """Counts replica acknowledgements of a put."""
 
-    targets: list[Target]
-    w: int
-    pw: int = 0
-    _tally: _Tally = field(init=False)
+    __slots__ = ("_tally", "pw", "targets", "w")
 
-    def __post_init__(self) -> None:
-        _validate("w", self.w, self.pw, self.targets)
-        self._tally = _Tally(self.targets, self.w, self.pw)
+    def __init__(self, targets: list[Target], w: int, pw: int = 0) -> None:
+        _validate("w", w, pw, targets)
+        self.targets = targets
+        self.w = w
+        self.pw = pw
+        self._tally = _Tally(targets, w, pw)
 
     def add_result(self, node: str, ok: bool) -> None:
         self._tally.record(node, ok)

@@ -52,13 +52,27 @@ class SimClient(AsyncClientBase):
                 loop.wake()
 
         ticket = self.sim.submit(node, request, on_reply=answered)
+        # The deadline as one timer on the future itself, not ``asyncio.wait_for``: that wraps
+        # the future in a second one and wakes the coroutine through it, a loop iteration and a
+        # few objects more per request, which showed in a simulated run's profile.
+        deadline = loop.call_later(wait_ms / 1000, _expire, future)
         try:
-            return await asyncio.wait_for(future, wait_ms / 1000)
-        except TimeoutError:
+            return await future
+        except _Expired:
             if not ticket.arrived:
                 raise ClientError(
                     "could not connect: request not sent", True, node, sent=False
                 ) from None
             raise ClientError("timeout: no reply from the coordinator", False, node) from None
         finally:
+            deadline.cancel()
             ticket.on_reply = None  # a reply after the deadline is dropped, as a late frame
+
+
+class _Expired(Exception):
+    """No reply came by the request's deadline."""
+
+
+def _expire(future: asyncio.Future[Any]) -> None:
+    if not future.done():
+        future.set_exception(_Expired())

@@ -13,13 +13,13 @@ Pure values: no I/O.
 from __future__ import annotations
 
 import binascii
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from json.encoder import encode_basestring
 from typing import ClassVar
 
 from cluster.core.versions.encoding import (
+    _decode_value,
     _is_count,
     _is_name,
     _is_sorted_count_map,
@@ -117,7 +117,7 @@ class Context:
             # the translation table on every call.
             padded = (text + "=" * (-len(text) % 4)).encode("ascii")
             raw = binascii.a2b_base64(padded.translate(_URLSAFE_TO_STANDARD), strict_mode=True)
-            body = json.loads(raw.decode("utf-8"))
+            body = _decode_value(raw.decode("utf-8"))
         except (binascii.Error, ValueError) as err:  # UnicodeError is a ValueError
             raise ValueError(f"malformed context {_shown(text)!r}: not base64url JSON") from err
         if type(body) is dict and cls is Context:

@@ -16,13 +16,13 @@ builders skip the frozen ``__init__`` on the hot paths. Pure values: no I/O.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from json.encoder import encode_basestring
 from typing import Any, ClassVar
 
 from cluster.core.versions.encoding import (
+    _decode_value,
     _encode_value,
     _is_count,
     _is_name,
@@ -69,7 +69,7 @@ class _Version(_Derived):
         decoded = self._decoded
         if decoded is not _NOT_DECODED:
             return decoded
-        decoded = json.loads(self.value_json)
+        decoded = _decode_value(self.value_json)
         _remember_value(self, decoded)
         return decoded
 
