@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import msgspec
+
 from checker.base import Checker
 from checker.dynamo import (
     CoverageChecker,
@@ -27,8 +29,7 @@ from cluster.net import GetResult, PutResult
 from workloads.client import Client, Get, Put, get, put
 
 
-@dataclass(frozen=True)
-class Invocation:
+class Invocation(msgspec.Struct, frozen=True):
     """An operation to perform: ``f`` on ``key`` with ``value`` (None for reads)."""
 
     f: str

@@ -13,14 +13,14 @@ the client for its cluster. No I/O here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Protocol
+
+import msgspec
 
 from cluster.net import GetResult, PutResult
 
 
-@dataclass(frozen=True)
-class Get:
+class Get(msgspec.Struct, frozen=True):
     """Read ``key`` through ``node``: R (and PR) replies, within ``timeout_ms``."""
 
     key: str
@@ -30,8 +30,7 @@ class Get:
     timeout_ms: int | None = None
 
 
-@dataclass(frozen=True)
-class Put:
+class Put(msgspec.Struct, frozen=True):
     """Write ``value`` to ``key`` through ``node``, superseding the versions ``context`` names."""
 
     key: str

@@ -14,8 +14,9 @@ from __future__ import annotations
 import itertools
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any, Self
+
+import msgspec
 
 from cluster.core.messages import (
     AdminReply,
@@ -53,8 +54,7 @@ class ClientError(Exception):
         return f"{self.node}: {self.message} ({kind})"
 
 
-@dataclass(frozen=True)
-class GetResult:
+class GetResult(msgspec.Struct, frozen=True):
     """What a get returned: every sibling, the context to write back, and who answered."""
 
     values: list[Any]
@@ -63,18 +63,17 @@ class GetResult:
     coordinator: str
     replicas: list[str]
     fallbacks: list[str]
-    clock: dict[str, int] = field(default_factory=dict)
+    clock: dict[str, int] = {}  # (msgspec copies an empty default for each instance)
     node: str = ""  # the node the client asked (the coordinator may differ after forwarding)
 
 
-@dataclass(frozen=True)
-class PutResult:
+class PutResult(msgspec.Struct, frozen=True):
     """What a put or delete returned: the version created and who acknowledged it."""
 
     coordinator: str
     replicas: list[str]
     fallbacks: list[str]
-    version: dict[str, int] = field(default_factory=dict)
+    version: dict[str, int] = {}
     node: str = ""
 
 

@@ -428,10 +428,16 @@ class Coordinator:
             self._armed_ms = None  # that timer has fired (a later one may still be set)
         deadlines = self._deadlines
         effects: list[Effect] = []
+        pending = self._pending
         while deadlines and deadlines[0][0] <= now_ms:
             _, req = heapq.heappop(deadlines)
-            if req in self._pending:
+            if req in pending:
                 effects += self._expire(req, now_ms)
+        # The deadlines of requests already answered would only wake the node to do nothing
+        # (most requests finish long before theirs): the next timer is for the first request
+        # still pending.
+        while deadlines and deadlines[0][1] not in pending:
+            heapq.heappop(deadlines)
         if deadlines:
             tick = _deadline_tick(deadlines[0][0])
             if self._armed_ms is None or tick < self._armed_ms:

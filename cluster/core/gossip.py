@@ -171,9 +171,9 @@ class Gossiper:
 
     def _persist(self, before: Membership | None) -> None:
         """Store the membership when what survives a restart changed (not the heartbeats)."""
-        durable = self._membership.durable_json()
-        if before is None or durable != before.durable_json():
-            self.ctx.data.set_meta(MEMBERSHIP_META, json.dumps(durable, sort_keys=True))
+        membership = self._membership
+        if before is None or not membership.durably_equal(before):
+            self.ctx.data.set_meta(MEMBERSHIP_META, membership.durable_text())
 
     def heartbeat(self, now_ms: float) -> list[Effect]:
         ctx = self.ctx

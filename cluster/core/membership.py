@@ -30,6 +30,7 @@ so concurrent changes are rare and resolved as above.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -235,14 +236,31 @@ class Membership:
             "left": dict(sorted(self.departures.items())),
         }
 
-    def durable_json(self) -> dict[str, Any]:
-        """What a node persists: everything but the heartbeat versions, which change every
-        round (generations and addresses stay, so a restarted node still knows its peers)."""
+    def durable_text(self) -> str:
+        """What a node persists, as JSON text with sorted keys: everything but the heartbeat
+        versions, which change every round (generations and addresses stay, so a restarted
+        node still knows its peers)."""
         data = self.to_json()
         data["members"] = {
             name: [m.generation, 0, m.address] for name, m in sorted(self.members.items())
         }
-        return data
+        return json.dumps(data, sort_keys=True)
+
+    def durably_equal(self, other: Membership) -> bool:
+        """Whether ``durable_text`` would be the same for both: asked before and after every
+        gossip a node hears (mostly yes), so compared as tuples built once per value."""
+        return self._durable_key == other._durable_key
+
+    @cached_property
+    def _durable_key(self) -> tuple[object, ...]:
+        members = tuple(sorted((n, m.generation, m.address) for n, m in self.members.items()))
+        return (
+            self.ring.owners,
+            self.ring_version,
+            members,
+            tuple(sorted(self.leave_requests.items())),
+            tuple(sorted(self.departures.items())),
+        )
 
     @classmethod
     def from_json(cls, data: Any) -> Membership:

@@ -57,7 +57,6 @@ def _decode_value(text: str) -> Any:
         return json.loads(text)
 
 
-
 def _is_count(x: object, minimum: int) -> bool:
     return isinstance(x, int) and not isinstance(x, bool) and x >= minimum
 
