@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from cluster.core.codec import ProtocolError, RawJson, from_dict, replace, to_dict
+from cluster.core.codec import RawJson, replace
 from cluster.core.context import NodeContext, Topology, WallClock
 from cluster.core.effects import REQUESTS, ClientId, Effect, Reply, Send, SetTimer
 from cluster.core.messages import (
@@ -152,7 +152,7 @@ class Coordinator:
         if reply.req != origin.req:
             reply = replace(reply, req=origin.req)
         if origin.peer is not None:
-            return [Send(origin.peer, ForwardReply(origin.req, self._name, to_dict(reply)))]
+            return [Send(origin.peer, ForwardReply(origin.req, self._name, reply))]
         assert origin.client is not None
         return [Reply(origin.client, reply)]
 
@@ -177,7 +177,7 @@ class Coordinator:
         req = self.ctx.new_req()
         kind = "get" if isinstance(msg, ClientGet) else "put"
         self._pending[req] = _PendingForward(origin, kind)
-        effects: list[Effect] = [Send(dst, Forward(req, self._name, to_dict(msg)))]
+        effects: list[Effect] = [Send(dst, Forward(req, self._name, msg))]
         self._expire_at(now_ms + msg.timeout_ms, req, effects)
         return effects
 
@@ -283,10 +283,7 @@ class Coordinator:
 
     def on_forward(self, sender: ClientId | None, msg: Forward, now_ms: float) -> list[Effect]:
         origin = _Origin(peer=msg.src, req=msg.req)
-        try:
-            request = from_dict(msg.request)
-        except (ProtocolError, TypeError):
-            return []
+        request = msg.request  # (decoded with the frame: a malformed one never gets here)
         # Never forward twice: two nodes whose rings disagree would bounce a request forever.
         if isinstance(request, ClientGet):
             return self._coordinate_get(origin, request, now_ms, forwarded=True)
@@ -300,11 +297,7 @@ class Coordinator:
         pending = self._pending.pop(msg.req, None)
         if not isinstance(pending, _PendingForward):
             return []  # late or unknown: dropped
-        try:
-            reply = from_dict(msg.reply)
-        except (ProtocolError, TypeError):
-            return []
-        return self._answer(pending.origin, reply)
+        return self._answer(pending.origin, msg.reply)
 
     # ------------------------------------------------------------------ coordinator side
 

@@ -107,7 +107,7 @@ class Forward(_Message, frozen=True, tag="forward"):
 
     req: Natural
     src: str
-    request: dict[str, Any]  # the encoded ClientGet / ClientPut
+    request: ClientGet | ClientPut  # nested on the wire as its own tagged object
 
 
 class ForwardReply(_Message, frozen=True, tag="forward-reply"):
@@ -116,7 +116,7 @@ class ForwardReply(_Message, frozen=True, tag="forward-reply"):
 
     req: Natural
     src: str
-    reply: dict[str, Any]  # the encoded GetReply / PutReply
+    reply: GetReply | PutReply  # nested on the wire as its own tagged object
 
 
 class ReplicaGet(_Message, frozen=True, tag="rget"):
