@@ -99,6 +99,9 @@ class RunResult:
     phases_s: dict[str, float] = field(default_factory=dict)  # wall time of each run phase
     # CPU time of this process in each phase: on a busy machine, what the run itself cost.
     phases_cpu_s: dict[str, float] = field(default_factory=dict)
+    # The run's own clock in each phase, while the cluster ran: real time, or the simulator's
+    # virtual time (what the simulated run covered, for its speed figures).
+    phases_clock_s: dict[str, float] = field(default_factory=dict)
 
     @property
     def overhead_s(self) -> float:
@@ -156,20 +159,25 @@ def cluster_config(options: TestOptions) -> ClusterConfig:
 
 
 class Phases:
-    """Wall-clock and CPU time of each phase of a run, for the harness's own overhead figures
-    and the benchmarks."""
+    """Wall-clock and CPU time of each phase of a run, and the time its environment's clock
+    moved (``clock``, once the environment is up), for the harness's own overhead figures and
+    the benchmarks."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
         self.cpu_seconds: dict[str, float] = {}
+        self.clock_seconds: dict[str, float] = {}
+        self.clock: Callable[[], float] | None = None
         self._name = ""
         self._started = 0.0
         self._started_cpu = 0.0
+        self._started_clock: float | None = None  # None: the phase began before the clock
 
     def start(self, name: str) -> None:
         self.stop()
         self._name, self._started = name, time.monotonic()
         self._started_cpu = time.process_time()
+        self._started_clock = None if self.clock is None else self.clock()
 
     def stop(self) -> None:
         if self._name:
@@ -177,6 +185,9 @@ class Phases:
             cpu = time.process_time() - self._started_cpu
             self.seconds[self._name] = self.seconds.get(self._name, 0.0) + elapsed
             self.cpu_seconds[self._name] = self.cpu_seconds.get(self._name, 0.0) + cpu
+            if self.clock is not None and self._started_clock is not None:
+                moved = self.clock() - self._started_clock
+                self.clock_seconds[self._name] = self.clock_seconds.get(self._name, 0.0) + moved
             self._name = ""
 
 
@@ -502,6 +513,7 @@ def run_test(
         env.start()
         stack.enter_context(_collector_spared())
         clock = env.clock
+        phases.clock = clock.now
         recorder = stack.enter_context(
             HistoryRecorder(
                 directory / "history.jsonl",
@@ -592,6 +604,7 @@ def run_test(
             )
         history = list(recorder.ops)
         phases.start("teardown")
+        phases.clock = None  # the environment stops now
 
     progress(f"checking {len(history)} history records")
     phases.start("check")
@@ -605,7 +618,9 @@ def run_test(
 
         write_report(directory)
     phases.stop()
-    result = RunResult(directory, results, counts, phases.seconds, phases.cpu_seconds)
+    result = RunResult(
+        directory, results, counts, phases.seconds, phases.cpu_seconds, phases.clock_seconds
+    )
     progress(
         f"harness time outside the workload: {result.overhead_s:.1f} s ("
         + ", ".join(f"{k} {v:.1f}" for k, v in phases.seconds.items() if k != "workload")
