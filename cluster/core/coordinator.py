@@ -37,7 +37,7 @@ from cluster.core.messages import (
     ReplicaPutReply,
 )
 from cluster.core.quorum import GetCore, PutCore
-from cluster.core.replica import state_text
+from cluster.core.replica import decode_state, state_text
 from cluster.core.ring import Ring, Target
 from cluster.core.versions import Context, Siblings
 
@@ -312,7 +312,7 @@ class Coordinator:
             state = pending.local  # None (an error) if this node never said what it holds
         else:
             try:
-                state = Siblings.from_json(msg.state)
+                state = decode_state(msg.state)
             except ValueError:
                 state = None
         pending.core.add_result(msg.src, state)

@@ -18,6 +18,11 @@ from typing import Annotated, Any, cast
 import msgspec
 
 Natural = Annotated[int, msgspec.Meta(ge=0)]
+# A replica's state as JSON text (``Siblings.to_json()``): spliced into the frame as it is, and
+# handed to the receiver still encoded (checked to be JSON, not parsed), which decodes it
+# through its memo of states (``cluster.core.replica.decode_state``). ``NO_STATE`` is null.
+StateText = msgspec.Raw
+NO_STATE = msgspec.Raw(b"null")
 
 
 class _Message(msgspec.Struct, frozen=True, tag_field="t", forbid_unknown_fields=True):
@@ -141,7 +146,7 @@ class ReplicaGetReply(_Message, frozen=True, tag="rget-reply"):
     req: Natural
     src: str
     key: str
-    state: Any  # Siblings.to_json() (perhaps as ``codec.RawJson``), or None
+    state: StateText  # ``NO_STATE`` when ``same``
     same: bool = False
 
 
@@ -155,7 +160,7 @@ class ReplicaPut(_Message, frozen=True, tag="rput"):
     req: Natural
     src: str
     key: str
-    state: Any
+    state: StateText
     hint_for: str | None = None
     reply: bool = True
 

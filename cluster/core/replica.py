@@ -27,7 +27,10 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
 from cluster.core.merkle import MerkleForest, Shape
+from cluster.core.messages import StateText
 from cluster.core.store import Store, encode_state
 from cluster.core.versions import Siblings, Versioning
 
@@ -39,6 +42,34 @@ def state_text(state: Siblings) -> str:
     """The stored text of a state, ``encode_state(state.to_json())``, spliced from the
     canonical texts its versions compute once (no encoding of the whole structure)."""
     return "[" + ",".join([v.sort_key for v in state.versions]) + "]"
+
+
+def decode_state(text: StateText) -> Siblings:
+    """The state a peer sent as its text (``state_text``); ``ValueError`` if it is not one.
+
+    Remembered by text, for the process: a state's text comes back again and again (the
+    replicas of a write receive the same one, their replies to reads return it, read repair
+    sends it on), and the decoded state is an immutable value, so one decoding serves them
+    all. (In the simulator every node is in one process and shares the memo; each real node
+    has its own.)"""
+    key = bytes(text)
+    state = _DECODED_STATES.get(key)
+    if state is None:
+        try:
+            data = _state_decoder.decode(key)
+        except msgspec.DecodeError as err:
+            raise ValueError(f"state: {err}") from None
+        state = Siblings.from_json(data)
+        _DECODED_STATES[key] = state
+        if len(_DECODED_STATES) > DECODED_STATES:
+            del _DECODED_STATES[next(iter(_DECODED_STATES))]  # the oldest
+    return state
+
+
+# States decoded from their text, by text, oldest first (a few MB at typical state sizes).
+DECODED_STATES = 4096
+_DECODED_STATES: dict[bytes, Siblings] = {}
+_state_decoder = msgspec.json.Decoder()
 
 
 def text_digest(encoded: str) -> bytes:

@@ -12,9 +12,14 @@ from dataclasses import dataclass
 from cluster.core.codec import RawJson
 from cluster.core.context import NodeContext
 from cluster.core.effects import ClientId, Effect, Send
-from cluster.core.messages import ReplicaGet, ReplicaGetReply, ReplicaPut, ReplicaPutReply
-from cluster.core.replica import state_text
-from cluster.core.versions import Siblings
+from cluster.core.messages import (
+    NO_STATE,
+    ReplicaGet,
+    ReplicaGetReply,
+    ReplicaPut,
+    ReplicaPutReply,
+)
+from cluster.core.replica import decode_state, state_text
 
 
 @dataclass
@@ -35,7 +40,7 @@ class Vnode:
         if msg.digest is not None and msg.hint_for is None:
             mine = self._data.digest(msg.key)
             if mine is not None and mine.hex() == msg.digest:
-                reply = ReplicaGetReply(msg.req, self._name, msg.key, None, same=True)
+                reply = ReplicaGetReply(msg.req, self._name, msg.key, NO_STATE, same=True)
                 return [Send(msg.src, reply)]
         state = RawJson(state_text(self._data.view(msg.key, msg.hint_for)))
         return [Send(msg.src, ReplicaGetReply(msg.req, self._name, msg.key, state))]
@@ -45,7 +50,7 @@ class Vnode:
     ) -> list[Effect]:
         hint_for = None if msg.hint_for == self._name else msg.hint_for
         try:
-            _, applied = self._data.merge(msg.key, Siblings.from_json(msg.state), hint_for, now_ms)
+            _, applied = self._data.merge(msg.key, decode_state(msg.state), hint_for, now_ms)
             ok, error = True, ""
         except ValueError as err:
             ok, error, applied = False, str(err), False

@@ -6,8 +6,8 @@ from __future__ import annotations
 from cluster.core.codec import decode, encode
 from cluster.core.config import ClusterConfig
 from cluster.core.effects import Send
-from cluster.core.messages import ReplicaGet, ReplicaGetReply
-from cluster.core.versions import Siblings
+from cluster.core.messages import NO_STATE, ReplicaGet, ReplicaGetReply
+from cluster.core.replica import decode_state
 from cluster.sim.simulator import Simulator
 
 NODES = ("n1", "n2", "n3", "n4", "n5")
@@ -37,7 +37,7 @@ def test_a_replica_holding_the_coordinators_state_answers_same() -> None:
     digest = sim.nodes[first].data.digest(key)
     assert digest is not None
     reply = ask(sim, second, ReplicaGet(1, first, key, None, digest.hex()))
-    assert reply.same and reply.state is None
+    assert reply.same and reply.state == NO_STATE
 
 
 def test_a_replica_holding_something_else_sends_its_state() -> None:
@@ -48,10 +48,10 @@ def test_a_replica_holding_something_else_sends_its_state() -> None:
     sim.run_for(100)
     reply = ask(sim, second, ReplicaGet(1, first, key, None, "00" * 16))
     assert not reply.same
-    assert Siblings.from_json(reply.state) == sim.nodes[second].data.get(key)
+    assert decode_state(reply.state) == sim.nodes[second].data.get(key)
     # Without a digest (a coordinator that holds nothing), the state comes back too.
     plain = ask(sim, second, ReplicaGet(2, first, key))
-    assert not plain.same and Siblings.from_json(plain.state).values == [["apple"]]
+    assert not plain.same and decode_state(plain.state).values == [["apple"]]
 
 
 def test_gets_are_right_when_the_replicas_agree_and_when_they_do_not() -> None:

@@ -1,5 +1,6 @@
 """A node's replica data: the store plus the indexes every write keeps current (Merkle trees,
-tombstones, hints by owner), and the actor names that change when the node forgets states."""
+tombstones, hints by owner), the actor names that change when the node forgets states, and the
+states peers send as text."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cluster.core.replica import ReplicaData, raw_digest, state_digest, state_text
+from cluster.core.codec import RawJson
+from cluster.core.replica import ReplicaData, decode_state, raw_digest, state_digest, state_text
 from cluster.core.ring import Ring
 from cluster.core.versions import VERSIONINGS, Siblings, versioning
 from cluster.storage import MemoryStore, SqliteStore, Store, encode_state
@@ -213,3 +215,14 @@ def test_the_indexes_follow_a_failed_batch(tmp_path: Path) -> None:
     assert data.get("lost").is_empty and data.digest("lost") is None
     assert data.get("kept").values == ["v"] and data.get("first").values == ["u"]
     store.close()
+
+
+def test_a_state_sent_as_text_is_decoded_once_and_a_bad_one_is_refused() -> None:
+    state = version(["apple"], base=version(["pear"]))
+    text = RawJson(state_text(state).encode())
+    first = decode_state(text)
+    assert first == state
+    assert decode_state(RawJson(state_text(state).encode())) is first  # the same text: memo
+    for bad in (b'[{"value": 1}]', b"[1,", b"null", b'{"value": 1}'):
+        with pytest.raises(ValueError):
+            decode_state(RawJson(bad))
