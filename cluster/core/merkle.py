@@ -4,7 +4,7 @@ A ``MerkleTree`` has a fixed shape: ``fanout ** depth`` leaf buckets under ``dep
 inner nodes (level 0 is the root, level ``depth`` the leaves). A key lives in the bucket chosen
 by a hash of the key itself, so two replicas of a partition put every key in the same bucket
 whatever else they hold. A leaf's hash covers the sorted ``(key, digest)`` pairs of its bucket
-(the digest is ``Siblings.digest()`` of the key's state); an inner node's hash covers its
+(the digest is ``replica.state_digest`` of the key's state); an inner node's hash covers its
 children's hashes. Two replicas hold the same states exactly when their roots are equal, and
 the keys that differ sit under the subtrees whose hashes differ.
 

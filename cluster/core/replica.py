@@ -39,9 +39,9 @@ CACHE_KEYS = 8192
 
 
 def state_text(state: Siblings) -> str:
-    """The stored text of a state, ``encode_state(state.to_json())``, spliced from the
-    canonical texts its versions compute once (no encoding of the whole structure)."""
-    return "[" + ",".join([v.sort_key for v in state.versions]) + "]"
+    """The stored text of a state, ``encode_state(state.to_json())``: its canonical text,
+    which it computes once (no encoding of the whole structure)."""
+    return state.text()
 
 
 def decode_state(text: StateText) -> Siblings:

@@ -4,8 +4,8 @@ The paper's get returns every version that no other version supersedes, for the 
 reconcile (DeCandia et al. 2007, §4.4); this is that set. Its versions are of one versioning,
 tombstones included, and in canonical order (sorted by their canonical text, without repeats),
 so equal states are equal values with equal JSON and equal digests. ``to_json`` / ``from_json``
-are the stored and wire form of a state (a list of the versions' JSON forms); ``digest`` is the
-SHA-256 of its canonical text, the leaf of the Merkle trees. Which versions a state keeps is up
+are the stored and wire form of a state (a list of the versions' JSON forms), ``text`` its
+canonical JSON text and ``digest`` that text's SHA-256. Which versions a state keeps is up
 to the versionings (``dvv``, ``vclock``, ``lww``), which build states with ``_new_siblings``
 when they know the versions are canonical already. Pure values: no I/O.
 """
@@ -29,6 +29,7 @@ class _SiblingsDerived:
     """What a state derives from its versions, computed once (see ``_Derived``)."""
 
     _digest: bytes | None = None
+    _text: str | None = None  # the canonical text (``text()``)
     # Known to hold only causally maximal versions (a merge's result, or a state a merge
     # returned whole): merging it with itself or with nothing gives it back unchanged.
     _maximal: bool = False
@@ -115,13 +116,21 @@ class Siblings(_SiblingsDerived):
             return _new_siblings((_version_from_json(data[0], 0),))
         return cls(tuple([_version_from_json(entry, i) for i, entry in enumerate(data)]))
 
+    def text(self) -> str:
+        """The canonical JSON text of ``to_json()`` (compact, keys sorted): its versions'
+        canonical texts, spliced. Computed once: a state is stored, sent and digested by it,
+        and one decoded from a peer's text is often handed on (``replica.decode_state``)."""
+        text = self._text
+        if text is None:
+            text = "[" + ",".join([v.sort_key for v in self.versions]) + "]"
+            object.__setattr__(self, "_text", text)
+        return text
+
     def digest(self) -> bytes:
-        """A stable SHA-256 of the canonical form, for Merkle trees."""
+        """A stable SHA-256 of the canonical form."""
         digest = self._digest
         if digest is None:
-            # The canonical text of the list is its versions' canonical texts, spliced.
-            text = "[" + ",".join([v.sort_key for v in self.versions]) + "]"
-            digest = hashlib.sha256(text.encode()).digest()
+            digest = hashlib.sha256(self.text().encode()).digest()
             object.__setattr__(self, "_digest", digest)
         return digest
 
