@@ -68,7 +68,7 @@ class _Tally:
         self._answered: set[str] = set()
         self._primaries_ok = 0
         self._primaries_failed = 0
-        self._primaries = sum(1 for t in targets if t.hint_for is None)
+        self._primaries = len([t for t in targets if t.hint_for is None])
 
     def target(self, node: str) -> Target | None:
         return self._by_node.get(node)

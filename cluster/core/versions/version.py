@@ -110,6 +110,18 @@ class DvvVersion(_Version):
     past: tuple[tuple[str, int], ...]  # sorted by node; past[node] < counter
     KIND: ClassVar[str] = "dvv"
 
+    def __eq__(self, other: Any) -> bool:
+        # The generated ``__eq__`` builds a tuple of every field on each side; states are
+        # compared on every merge, and two versions mostly differ in their dot.
+        if other.__class__ is not DvvVersion:
+            return NotImplemented
+        return (
+            self.counter == other.counter
+            and self.node == other.node
+            and self.past == other.past
+            and self.value_json == other.value_json
+        )
+
     def clock(self) -> dict[str, int]:
         return _join(dict(self.past), {self.node: self.counter})
 
