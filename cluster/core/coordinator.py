@@ -267,7 +267,7 @@ class Coordinator:
                 context=context.as_dict(),
                 targets=[[t.node, t.hint_for] for t in targets],
                 siblings=len(state.versions),
-                kept=msg.value in state.values,  # lww: an older-looking local version may win
+                kept=state.holds(msg.value),  # lww: an older-looking local version may win
             )
         pending = _PendingPut(origin, msg.key, core, version)
         self._pending[req] = pending

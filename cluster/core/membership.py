@@ -274,7 +274,7 @@ class Membership:
             left = data.get("left", {})
         except KeyError as err:
             raise ValueError(f"membership: missing {err}") from None
-        if not isinstance(owners, list) or not all(isinstance(o, str) for o in owners):
+        if not isinstance(owners, list) or not set(map(type, owners)) <= {str}:
             raise ValueError("membership: 'ring' must be a list of node names")
         if not isinstance(version, int) or version < 0:
             raise ValueError("membership: 'ring_version' must be a non-negative integer")

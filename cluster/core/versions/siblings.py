@@ -16,7 +16,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from cluster.core.versions.encoding import _new_instance
+from cluster.core.versions.encoding import _encode_value, _new_instance
 from cluster.core.versions.version import (
     _TOMBSTONE_JSON,
     Version,
@@ -81,6 +81,14 @@ class Siblings(_SiblingsDerived):
         """The distinct live values (tombstones excluded), sorted by their JSON encoding."""
         live = {v.value_json: v for v in self.versions if v.value_json != _TOMBSTONE_JSON}
         return [live[text].value for text in sorted(live)]
+
+    def holds(self, value: Any) -> bool:
+        """Whether a live version holds ``value`` (a JSON-able value; None, a tombstone's, never
+        is live): compared by canonical text, without decoding any version's value."""
+        if value is None:
+            return False
+        text = _encode_value(value)
+        return any(v.value_json == text for v in self.versions)
 
     @property
     def is_empty(self) -> bool:

@@ -1,7 +1,7 @@
 """States of a key (``cluster.core.versions.siblings``): they survive their JSON form with
 their digest, their stored forms still load and write back unchanged, malformed states are
-refused naming the problem, ``values`` are the distinct live values, and the JSON handed out is
-a fresh copy the caller may change."""
+refused naming the problem, ``values`` are the distinct live values (and ``holds`` says which
+values those are), and the JSON handed out is a fresh copy the caller may change."""
 
 from __future__ import annotations
 
@@ -12,7 +12,12 @@ import pytest
 from hypothesis import given
 
 from cluster.core.versions import EMPTY_CONTEXT, VERSIONINGS, Siblings, Versioning, versioning
-from tests.cluster.core.versions.strategies import canonical, rich_states, run_and_states
+from tests.cluster.core.versions.strategies import (
+    canonical,
+    json_values,
+    rich_states,
+    run_and_states,
+)
 
 
 @given(run_and_states(2))
@@ -116,3 +121,15 @@ def test_single_and_empty_states_read_from_json_are_plain_states() -> None:
     assert not state.is_tombstone and state.to_json() == raw
     deleted = Siblings.from_json([{"dot": ["n1", 4], "past": {"n1": 3}, "value": None}])
     assert deleted.is_tombstone and not Siblings.EMPTY.is_tombstone
+
+
+@given(rich_states(), json_values)
+def test_a_state_holds_exactly_the_values_its_live_versions_hold(
+    case: tuple[Versioning, Siblings], other: object
+) -> None:
+    _, state = case
+    live = [v.value_json for v in state.versions if v.value_json != "null"]
+    for value in state.values:
+        assert state.holds(value)
+    assert not state.holds(None)  # a tombstone holds no value
+    assert state.holds(other) == (other is not None and canonical(other) in live)
