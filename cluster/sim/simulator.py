@@ -114,6 +114,11 @@ class Ticket(msgspec.Struct):
 EXPIRED = object()
 
 
+def _waited_for(ticket: Ticket) -> bool:
+    """Its client still waits: no answer yet, and a callback to give it to."""
+    return ticket.reply is None and ticket.on_reply is not None
+
+
 class UnexpectedLog(AssertionError):
     """A node logged a warning (or worse) that the run did not declare it expects."""
 
@@ -167,6 +172,9 @@ class Simulator:
         self._client_ids = itertools.count(1)
         self._groups: dict[str, GroupCommit] = {}
         self._tickets: dict[bytes, Ticket] = {}
+        # Client deadlines: (at, sequence, ticket), and the earliest one an event is set for.
+        self._deadlines: list[tuple[float, int, Ticket]] = []
+        self._deadline_armed_ms: float | None = None
         # Group commit, per node: what has arrived and waits for the node's next batch
         # (a peer frame, client None; or a client request), the nodes whose batch is
         # committing, the timers that came due meanwhile, and each node's commit latencies.
@@ -579,18 +587,37 @@ class Simulator:
         self._tickets[client] = ticket
         self._schedule(self.now_ms, partial(self._client_arrives, node, client, request))
         if deadline_ms is not None:
-            # An event of the simulator's own queue, not a timer of the client's event loop:
-            # one per request, never cancelled, compared in C rather than by asyncio's
-            # ``TimerHandle.__lt__`` (which showed in a simulated run's profile).
-            self._schedule(self.now_ms + deadline_ms, partial(self._expire, client))
+            self._add_deadline(self.now_ms + deadline_ms, ticket)
         return ticket
 
-    def _expire(self, client: bytes) -> None:
-        # The ticket stays: the request may still reach a paused node, and be answered (a
-        # reply nobody waits for any more).
-        ticket = self._tickets.get(client)
-        if ticket is not None and ticket.reply is None and ticket.on_reply is not None:
-            ticket.on_reply(EXPIRED)
+    # Client deadlines are kept by the simulator, not as timers of the client's event loop
+    # (an asyncio timer handle per request, compared by a Python ``__lt__``): in a heap of
+    # their own, served by one event at the earliest deadline still waited for. Nearly every
+    # request is answered long before its deadline, whose event would only wake the loop.
+
+    def _add_deadline(self, at_ms: float, ticket: Ticket) -> None:
+        heapq.heappush(self._deadlines, (at_ms, next(self._seq), ticket))
+        if self._deadline_armed_ms is None or at_ms < self._deadline_armed_ms:
+            self._deadline_armed_ms = at_ms
+            self._schedule(at_ms, self._expire_due)
+
+    def _expire_due(self) -> None:
+        """Tell every client whose deadline has come that no answer came (``EXPIRED``), and
+        set the event for the next deadline still waited for."""
+        now_ms, deadlines = self.now_ms, self._deadlines
+        if self._deadline_armed_ms is not None and self._deadline_armed_ms <= now_ms:
+            self._deadline_armed_ms = None  # this event (a later one may still be set)
+        while deadlines and (deadlines[0][0] <= now_ms or not _waited_for(deadlines[0][2])):
+            ticket = heapq.heappop(deadlines)[2]
+            # The ticket stays: the request may still reach a paused node and be answered
+            # (a reply nobody waits for any more).
+            if _waited_for(ticket):
+                ticket.on_reply(EXPIRED)  # type: ignore[misc]  # (waited for: it has one)
+        if deadlines and (
+            self._deadline_armed_ms is None or deadlines[0][0] < self._deadline_armed_ms
+        ):
+            self._deadline_armed_ms = deadlines[0][0]
+            self._schedule(self._deadline_armed_ms, self._expire_due)
 
     def _client_arrives(self, node: str, client: bytes, request: Any) -> None:
         if node not in self.down:  # a request to a crashed node is never answered
