@@ -63,7 +63,7 @@ class Gossiper:
     # ``up_nodes``' last answer, until when it holds, and the membership it was judged for.
     _up: frozenset[str] | None = field(init=False, default=None)
     _up_until_ms: float = field(init=False, default=-math.inf)
-    _up_of: Membership | None = field(init=False, default=None)
+    _up_known: list[str] | None = field(init=False, default=None)  # the nodes ``_up`` judged
     _last_up: frozenset[str] = field(init=False, default=frozenset())  # for peer-up/-down events
 
     def __post_init__(self) -> None:
@@ -98,9 +98,11 @@ class Gossiper:
 
         Every coordinated request asks, so the answer is kept until it may change: until the
         first up peer's silence would make it suspected, until a suspected peer speaks
-        (``heard_from``), or until the membership changes."""
+        (``heard_from``), or until the nodes the membership knows change."""
         up = self._up
-        if up is not None and now_ms < self._up_until_ms and self._up_of is self._membership:
+        known = self._membership.known
+        # A new membership value (every gossip round makes one) mostly knows the same nodes.
+        if up is not None and now_ms < self._up_until_ms and self._up_known == known:
             return up
         me = self.ctx.name
         found = {me}
@@ -116,7 +118,7 @@ class Gossiper:
             self._journal_up_changes(up, now_ms)
         # A threshold outside the quantile's range is judged by phi itself: no caching.
         self._up_until_ms = until if 0.0 < threshold <= MAX_QUANTILE_THRESHOLD else -math.inf
-        self._up_of = self._membership
+        self._up_known = known
         return up
 
     def _journal_up_changes(self, up: frozenset[str], now_ms: float) -> None:

@@ -115,11 +115,12 @@ class Membership:
     def peers(self, me: str) -> list[str]:
         """The nodes ``me`` exchanges heartbeats with: every node in the ring, joining, or
         leaving but not yet done handing off."""
-        return [name for name in self._known if name != me]
+        return [name for name in self.known if name != me]
 
     @cached_property
-    def _known(self) -> list[str]:
-        # Asked on every request a node coordinates; the value is immutable, so compute once.
+    def known(self) -> list[str]:
+        """Every node in the ring, joining, or leaving but not yet done, sorted: computed once
+        (asked on every request a node coordinates; the caller must not change it)."""
         return sorted((set(self.ring.owners) | set(self.members)) - self.left)
 
     def status(self, name: str) -> str:
@@ -193,7 +194,7 @@ class Membership:
         if name in self.left:
             return self
         if name not in self.ring.owners and name not in self.members:
-            raise ValueError(f"node {name!r} is not a member ({', '.join(self._known)})")
+            raise ValueError(f"node {name!r} is not a member ({', '.join(self.known)})")
         if name in self.ring.owners:
             staying = [n for n in self.ring.nodes if n not in self.leaving and n != name]
             if not staying:

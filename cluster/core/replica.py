@@ -14,6 +14,9 @@ Every read and write of key states goes through ``ReplicaData`` so that, in one 
   JSON: every write of the main table goes through here and updates it; and one of hints, for
   the same reason (a fallback reads its hints on every request it serves for a down primary).
 
+States also travel between nodes as their stored text (``state_text``); ``decode_state`` reads
+one back, once per text.
+
 It is the core's one door to storage: no other module of the core calls the ``Store``. It does
 the node's storage I/O through the injected ``Store`` (SQLite or memory) and nothing else: no
 network, no clock (times are passed in).
