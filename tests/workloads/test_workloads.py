@@ -87,3 +87,18 @@ def test_recorder_writes_each_line_as_it_happens(tmp_path: Path) -> None:
     assert [op["index"] for op in ops] == [0, 1]
     assert ops[0]["time"] <= ops[1]["time"]
     assert ops[1]["type"] == "ok"
+
+
+def test_a_recorder_that_buffers_its_lines_has_written_them_all_once_closed(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "history.jsonl"
+    with HistoryRecorder(path, flush_each=False) as recorder:  # the simulator's
+        for value in range(3):
+            recorder.record(
+                {"process": 0, "type": "invoke", "f": "add", "key": "k0", "value": value}
+            )
+        recorder.record({"process": 0, "type": "fail", "f": "add", "key": "k0", "error": "café"})
+    ops = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert [op["index"] for op in ops] == [0, 1, 2, 3] and ops == recorder.ops
+    assert ops[3]["error"] == "café"  # written as UTF-8, read back as it was recorded

@@ -48,6 +48,9 @@ def test_the_default_test_is_valid_and_records_where_it_ran(tmp_path: Path) -> N
     ops = history(result)
     assert any(op["process"] == "nemesis" and op["f"] == "start-kill" for op in ops)
     assert ops[-1]["time"] > 60e9  # virtual time: the whole minute of workload, and the heal
+    # How far the simulator's clock moved in each phase (what its speed figures divide by).
+    assert result.phases_clock_s["workload"] == pytest.approx(60.0, abs=1.0)
+    assert 0 < result.phases_clock_s["recovery"] < 30.0 and "check" not in result.phases_clock_s
     logs = sorted(p.name for p in result.directory.glob("n*.log"))
     assert logs == ["n1.log", "n2.log", "n3.log", "n4.log", "n5.log"]
     assert "starting as member" in (result.directory / "n1.log").read_text()
