@@ -11,7 +11,8 @@ generated codec this replaced, it cost about 20 % less CPU per operation in the 
 an object, an unknown type, unknown or missing fields, a field of the wrong kind (as its
 annotation says) — with a ``ProtocolError`` naming what was wrong, so a shell can log garbage
 and keep serving. A state a node already holds as JSON text travels as ``RawJson``, spliced
-into the frame unparsed; the receiver decodes it like any other field.
+into the frame unparsed, and reaches the receiver still encoded (a ``StateText`` field: checked
+to be JSON, not parsed), which decodes it when it needs the state.
 """
 
 from __future__ import annotations
