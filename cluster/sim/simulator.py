@@ -410,11 +410,6 @@ class Simulator:
         if dst in self.paused:  # (checked first: no action to build while nothing is paused)
             self._held(dst, partial(self._deliver, dst, frame))
             return
-        if dst not in self._committing and not self._inbox[dst]:
-            self._run_batch(dst, [(None, frame)])  # ``_arrive``'s common case, one call less
-            if self._inbox[dst]:
-                self._drain(dst)
-            return
         self._arrive(dst, None, frame)
 
     # ------------------------------------------------------------------ batches, group commit
